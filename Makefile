@@ -1,0 +1,60 @@
+# Sunshine Cloud (阳光云). `make run` runs the platform with a demo community; `make test` tests it.
+# Both set up everything they need on a fresh machine: venv, RabbitMQ, MongoDB-compatible server.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: run stop test unit lint bench queues dlq replay logs docs venv infra infra-down compose-check clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+infra: venv
+	@deploy/local/infra.sh up
+
+infra-down:
+	@deploy/local/infra.sh down
+
+run: venv            ## start infra and every service, load the demo community
+	@deploy/local/run.sh start
+
+stop:                ## stop the services and whatever infrastructure `make run` started
+	@deploy/local/run.sh stop
+
+test: venv           ## lint, Compose validation, then the whole pytest suite on real infrastructure
+	@deploy/local/test.sh
+
+unit: venv           ## the fast ring only: no broker, no database
+	@$(PY) -m pytest -q tests/unit
+
+lint: venv
+	@$(PY) -m ruff check .
+
+docs: venv           ## regenerate docs/events.md from the event catalogue
+	@$(PY) -m shared.events.docs > docs/events.md
+
+bench: venv infra    ## repeatable measurements, printed as tables
+	@for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
+
+queues: venv         ## every queue of the platform: depth, consumers, rates
+	@$(PY) -m deploy.queues list
+
+dlq: venv            ## dead-lettered messages and why (SERVICE=name to narrow)
+	@$(PY) -m deploy.queues dlq $(SERVICE)
+
+replay: venv         ## after a fix: SERVICE=name make replay
+	@$(PY) -m deploy.queues replay $(SERVICE)
+
+logs:                ## follow the services' JSON logs
+	@tail -F .run/logs/*.log
+
+compose-check:
+	@deploy/local/compose-check.sh
+
+clean: stop
+	rm -rf .run

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Local infrastructure for `make run`, `make test` and CI: RabbitMQ (with the management API)
+# and a MongoDB-compatible server. Uses what is already reachable; installs and starts only
+# what is missing, and remembers what it started so `down` stops exactly that.
+#
+#   infra.sh up      start what is missing, wait until ready
+#   infra.sh down    stop what `up` started (and nothing else)
+#   infra.sh status  say what is reachable
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RUN="$ROOT/.run"
+VENV="${VENV:-$ROOT/.venv}"
+AMQP_HOST=127.0.0.1 AMQP_PORT=5672 MGMT_PORT=15672
+MONGO_HOST=127.0.0.1 MONGO_PORT="${MONGO_PORT:-27017}"
+mkdir -p "$RUN"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_port() {  # host port seconds what
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do port_open "$1" "$2" && return 0; sleep 0.1; done
+  log "$4 did not open $1:$2 within $3 s"; return 1
+}
+
+rabbit_up() {
+  if ! port_open $AMQP_HOST $AMQP_PORT; then
+    if ! command -v rabbitmq-server >/dev/null; then
+      log "installing rabbitmq-server (Debian package)"
+      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null
+    fi
+    log "starting RabbitMQ"
+    rabbitmq-server -detached
+    rabbitmqctl -q await_startup >/dev/null
+    touch "$RUN/rabbitmq.started-by-us"
+  fi
+  if ! port_open $AMQP_HOST $MGMT_PORT; then
+    log "enabling rabbitmq_management (queue monitoring, test vhosts)"
+    rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+  fi
+  wait_port $AMQP_HOST $AMQP_PORT 60 RabbitMQ
+  wait_port $AMQP_HOST $MGMT_PORT 60 "RabbitMQ management"
+}
+
+rabbit_down() {
+  if [ -f "$RUN/rabbitmq.started-by-us" ]; then
+    log "stopping RabbitMQ"
+    rabbitmqctl -q stop >/dev/null 2>&1 || true
+    rm -f "$RUN/rabbitmq.started-by-us"
+  fi
+}
+
+mongo_up() {
+  if port_open $MONGO_HOST "$MONGO_PORT"; then return 0; fi
+  if [ ! -x "$VENV/bin/secantusd-py" ]; then
+    log "secantusdb is missing from $VENV: run 'make venv' first"; return 1
+  fi
+  log "starting SecantusDB (MongoDB-compatible) on $MONGO_HOST:$MONGO_PORT"
+  mkdir -p "$RUN/mongo-data"
+  nohup "$VENV/bin/secantusd-py" --host $MONGO_HOST --port "$MONGO_PORT" \
+    --storage-path "$RUN/mongo-data" --log-level WARNING >"$RUN/mongo.log" 2>&1 &
+  echo $! >"$RUN/mongo.pid"
+  wait_port $MONGO_HOST "$MONGO_PORT" 60 SecantusDB
+}
+
+mongo_down() {
+  if [ -f "$RUN/mongo.pid" ]; then
+    local pid; pid=$(cat "$RUN/mongo.pid")
+    log "stopping SecantusDB (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$RUN/mongo.pid"
+  fi
+}
+
+case "${1:-}" in
+  up) rabbit_up; mongo_up; log "ready: amqp://$AMQP_HOST:$AMQP_PORT, mongodb://$MONGO_HOST:$MONGO_PORT" ;;
+  down) mongo_down; rabbit_down ;;
+  status)
+    port_open $AMQP_HOST $AMQP_PORT && echo "rabbitmq: up" || echo "rabbitmq: down"
+    port_open $AMQP_HOST $MGMT_PORT && echo "rabbitmq management: up" || echo "rabbitmq management: down"
+    port_open $MONGO_HOST "$MONGO_PORT" && echo "mongodb: up" || echo "mongodb: down" ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""Sunshine Cloud's kit: what every service uses to store, publish, consume and fail well."""

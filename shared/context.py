@@ -1,0 +1,64 @@
+"""Who asked, and which request a piece of work belongs to.
+
+nameko carries `context_data` in message headers (`nameko.<key>`) from an RPC caller to the
+worker, and from that worker to every RPC call it makes. We keep three keys there:
+
+- `correlation_id`: one per user request; every event it causes, and every event those cause,
+  carry it (the outbox copies it into the envelope and the relay into the headers).
+- `causation_id`: the event a worker is handling, so the events it emits name their cause.
+- `actor`: who acts, `{"id": ..., "role": ..., "grid": ...}`, set by the gateway.
+
+`RequestContext` makes sure a worker has a correlation id and puts it on every log line.
+"""
+
+import threading
+import uuid
+
+from nameko.extensions import DependencyProvider
+
+CORRELATION_ID = "correlation_id"
+CAUSATION_ID = "causation_id"
+ACTOR = "actor"
+
+# Greenthread-local under eventlet's monkey patching: one value per worker.
+_local = threading.local()
+
+
+def ensure_correlation_id(worker_ctx):
+    data = worker_ctx.data
+    if not data.get(CORRELATION_ID):
+        data[CORRELATION_ID] = uuid.uuid4().hex
+    return data[CORRELATION_ID]
+
+
+def current_correlation_id():
+    return getattr(_local, "correlation_id", None)
+
+
+class Context:
+    """What a service method may read about the request it serves."""
+
+    def __init__(self, worker_ctx):
+        self.correlation_id = ensure_correlation_id(worker_ctx)
+        self.actor = worker_ctx.data.get(ACTOR) or None
+
+    @property
+    def actor_id(self):
+        return (self.actor or {}).get("id")
+
+    @property
+    def role(self):
+        return (self.actor or {}).get("role")
+
+
+class RequestContext(DependencyProvider):
+    """Injects a `Context`; tags the worker's log lines with its correlation id."""
+
+    def get_dependency(self, worker_ctx):
+        return Context(worker_ctx)
+
+    def worker_setup(self, worker_ctx):
+        _local.correlation_id = ensure_correlation_id(worker_ctx)
+
+    def worker_teardown(self, worker_ctx):
+        _local.correlation_id = None

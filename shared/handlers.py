@@ -1,0 +1,151 @@
+"""The reliable event handler: at-least-once in, exactly-once effect, nothing silently lost.
+
+    @event_handler("registry", "party_member_registered")
+    def create_move_in_visit(self, event):      # event: shared.events.Event, payload validated
+        with self.db.transaction() as tx:       # also claims (event_id, handler): a duplicate
+            ...                                 # delivery stops here as AlreadyProcessed
+
+nameko 2.x acks an event even when its handler raised (nameko issue 387). Here the outcome of
+every delivery is decided explicitly, and the message is acked only after that decision is safe:
+
+- handled, or already handled before (a duplicate): ack.
+- the handler raised: republish to a backoff queue (nameko-amqp-retry) that dead-letters it back
+  to this handler's queue after a delay; ack only once that copy is confirmed.
+- retries used up, or the event is invalid (unknown type/version, bad payload: no retry can fix
+  that): publish to the service's dead-letter queue `<service>.dlq` with the original body and
+  headers plus the reason, the exception and the attempt count; then ack.
+- if even that publish fails (broker trouble): requeue, never ack.
+
+Handlers are SERVICE_POOL on durable queues: events wait while the service is down.
+"""
+
+import logging
+import traceback
+from datetime import UTC, datetime
+from functools import partial
+
+from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.containers import ContainerBeingKilled
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko_amqp_retry import Backoff, BackoffPublisher
+
+from shared import events
+from shared.context import CAUSATION_ID, CORRELATION_ID
+from shared.mongo import AlreadyProcessed
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_EXCHANGE = Exchange("dead-letters", type="direct", durable=True)
+BACKOFF_EXCHANGE = "backoff"
+DEFAULT_RETRY = {"schedule_ms": [1000, 5000, 30000, 120000, 600000]}
+
+
+def dead_letter_queue(service_name):
+    return Queue(f"{service_name}.dlq", exchange=DEAD_LETTER_EXCHANGE, routing_key=service_name,
+                 durable=True)
+
+
+def attempts_so_far(message):
+    """Deliveries already made: 1 + the times it came back from a backoff queue."""
+    retries = sum(int(death.get("count", 0)) for death in message.headers.get("x-death") or ()
+                  if death.get("exchange") == BACKOFF_EXCHANGE)
+    return retries + 1
+
+
+class ReliableEventHandler(EventHandler):
+    backoff_publisher = BackoffPublisher()
+
+    def __init__(self, source_service, event_type, **kwargs):
+        super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
+                         reliable_delivery=True, **kwargs)
+
+    @property
+    def event_type_full(self):
+        return f"{self.source_service}.{self.event_type}"
+
+    def setup(self):
+        events.spec(self.event_type_full)  # an unknown event type fails at start, not at runtime
+        super().setup()
+        config = self.container.config
+        retry = {**DEFAULT_RETRY, **config.get("EVENT_RETRY", {})}
+        schedule = tuple(retry["schedule_ms"])
+        # nameko-amqp-retry reads its schedule from the class: one subclass per handler.
+        self.backoff = type("HandlerBackoff", (Backoff,), {
+            "schedule": schedule, "limit": len(schedule),
+            "random_sigma": max(1, min(schedule) // 10),
+        })
+        self.dlq = dead_letter_queue(self.container.service_name)
+        self.dead_letter_publisher = Publisher(config[AMQP_URI_CONFIG_KEY],
+                                               declare=[DEAD_LETTER_EXCHANGE, self.dlq])
+
+    def unpack_message_headers(self, message):
+        # Only nameko's own context travels on; broker headers (x-death ...) stay behind.
+        return {key[len("nameko."):]: value for key, value in message.headers.items()
+                if key.startswith("nameko.")}
+
+    def processed_key(self, worker_ctx):
+        """The idempotency key the unit of work claims: one per event and handler."""
+        return f"{worker_ctx.args[0].event_id}:{self.method_name}"
+
+    def handle_message(self, body, message):
+        try:
+            event = events.parse(body, expected_type=self.event_type_full)
+        except events.InvalidEvent as exc:
+            log.error("invalid event on %s: %s", self.queue.name, exc)
+            return self._settle_failure(message, exc, retry=False)
+        context_data = self.unpack_message_headers(message)
+        context_data[CORRELATION_ID] = event.correlation_id
+        context_data[CAUSATION_ID] = event.event_id
+        try:
+            self.container.spawn_worker(self, (event,), {}, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
+            self.queue_consumer.ack_message(message)
+        else:
+            self._settle_failure(message, exc_info[1], retry=True)
+        return result, exc_info
+
+    def _settle_failure(self, message, exc, retry):
+        try:
+            if retry:
+                try:
+                    self.backoff_publisher.republish(self.backoff(), message, self.queue.name)
+                    self.queue_consumer.ack_message(message)
+                    return
+                except Backoff.Expired:
+                    pass
+            self._dead_letter(message, exc)
+            self.queue_consumer.ack_message(message)
+        except Exception:
+            log.exception("could not retry or dead-letter a message of %s; requeued",
+                          self.queue.name)
+            self.queue_consumer.requeue_message(message)
+
+    def _dead_letter(self, message, exc):
+        headers = dict(message.headers)
+        headers.update({
+            "x-original-queue": self.queue.name,
+            "x-original-exchange": message.delivery_info.get("exchange") or "",
+            "x-original-routing-key": self.event_type,
+            "x-error": str(exc)[:2000],
+            "x-error-type": type(exc).__name__,
+            "x-traceback": "".join(traceback.format_exception(exc))[-4000:],
+            "x-attempts": attempts_so_far(message),
+            "x-dead-lettered-at": datetime.now(UTC).isoformat(),
+        })
+        headers.pop("backoff", None)
+        self.dead_letter_publisher.publish(
+            message.body, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.container.service_name,
+            headers=headers, content_type=message.content_type, delivery_mode=2,
+        )
+        log.error("dead-lettered a message of %s after %s attempt(s): %s",
+                  self.queue.name, headers["x-attempts"], exc)
+
+
+event_handler = ReliableEventHandler.decorator

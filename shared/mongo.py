@@ -1,0 +1,176 @@
+"""Each service's own MongoDB database, and the unit of work that commits state and events together.
+
+    class RegistryService:
+        db = Mongo(store.INDEXES)
+
+        @rpc
+        def register_household(self, payload):
+            with self.db.transaction() as tx:           # one multi-document transaction
+                tx.households.insert_one(doc)           # collections are bound to the session
+                tx.emit("registry.household_registered", {...})   # validated, into the outbox
+
+Reads outside a transaction use `self.db.<collection>` directly. The database is named after the
+service (`MONGO_DB_PREFIX` + service name, so tests can isolate runs); indexes are declared in
+code and ensured at start. Inside an event-handler worker the first transaction also records the
+event as processed (unique key) so a redelivered event has no second effect: see handlers.py.
+"""
+
+import logging
+from contextlib import contextmanager
+from functools import partial
+
+from nameko.extensions import DependencyProvider
+from pymongo import ASCENDING, IndexModel, MongoClient
+from pymongo.errors import DuplicateKeyError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from shared import clock
+from shared.context import ACTOR, ensure_correlation_id
+from shared.events import envelope
+from shared.outbox import OUTBOX, OutboxRelay, outbox_document
+
+log = logging.getLogger(__name__)
+
+PROCESSED = "processed_events"
+
+KIT_INDEXES = {
+    OUTBOX: [
+        IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="pending_in_order"),
+        IndexModel("event_id", unique=True, name="event_id"),
+        # sent events are kept a week for inspection, then expire
+        IndexModel("sent_at", expireAfterSeconds=7 * 86400, name="sent_expiry"),
+    ],
+    PROCESSED: [IndexModel("processed_at", expireAfterSeconds=90 * 86400, name="expiry")],
+}
+
+
+class AlreadyProcessed(Exception):
+    """This handler has already applied this event: the delivery is a duplicate."""
+
+
+def database_name(config, service_name):
+    return f"{config.get('MONGO_DB_PREFIX', '')}{service_name}"
+
+
+class _SessionBound:
+    """A collection whose every call runs in the transaction's session."""
+
+    def __init__(self, collection, session):
+        self._collection = collection
+        self._session = session
+
+    def __getattr__(self, name):
+        attr = getattr(self._collection, name)
+        return partial(attr, session=self._session) if callable(attr) else attr
+
+
+class Transaction:
+    """The unit of work: collections bound to one session, and `emit` into the outbox."""
+
+    def __init__(self, db, session, worker_ctx, service_name):
+        self._db = db
+        self.session = session
+        self._worker_ctx = worker_ctx
+        self._service_name = service_name
+        self.emitted = []
+
+    def __getattr__(self, collection_name):
+        if collection_name.startswith("_"):
+            raise AttributeError(collection_name)
+        return _SessionBound(self._db[collection_name], self.session)
+
+    def emit(self, type, payload, version=None):
+        """Record event `type` to be published once this transaction commits.
+
+        Raises InvalidEvent (a programming error, not bad user input) if the payload does not
+        match the catalogue: the transaction is then rolled back with it."""
+        data = self._worker_ctx.data
+        event_envelope = envelope(
+            type, payload, version=version,
+            source=self._service_name,
+            correlation_id=ensure_correlation_id(self._worker_ctx),
+            causation_id=data.get("causation_id"),
+            actor=data.get(ACTOR) or None,
+            occurred_at=clock.now(),
+        )
+        self._db[OUTBOX].insert_one(outbox_document(event_envelope), session=self.session)
+        self.emitted.append(event_envelope)
+        return event_envelope
+
+
+class Database:
+    """What a service sees as `self.db`: its collections for reads, and `transaction()`."""
+
+    def __init__(self, provider, worker_ctx):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+        self.raw = provider.db
+
+    def __getattr__(self, collection_name):
+        if collection_name.startswith("_"):
+            raise AttributeError(collection_name)
+        return self.raw[collection_name]
+
+    @contextmanager
+    def transaction(self):
+        provider = self._provider
+        with provider.client.start_session() as session:
+            with session.start_transaction(read_concern=ReadConcern("snapshot"),
+                                           write_concern=WriteConcern("majority")):
+                tx = Transaction(provider.db, session, self._worker_ctx, provider.service_name)
+                self._mark_processed(tx)
+                yield tx
+        if tx.emitted:
+            provider.relay.wake()
+
+    def _mark_processed(self, tx):
+        """In an event-handler worker, claim the (event, handler) pair in this transaction."""
+        key_of = getattr(self._worker_ctx.entrypoint, "processed_key", None)
+        if key_of is None or getattr(self._worker_ctx, "processed_marked", False):
+            return
+        key = key_of(self._worker_ctx)
+        if tx.processed_events.find_one({"_id": key}, projection={"_id": 1}):
+            raise AlreadyProcessed(key)
+        try:
+            tx.processed_events.insert_one({"_id": key, "processed_at": clock.now()})
+        except DuplicateKeyError:
+            raise AlreadyProcessed(key) from None
+        self._worker_ctx.processed_marked = True  # later transactions of this worker: no claim
+
+
+class Mongo(DependencyProvider):
+    """A service's own database (from `MONGO_URI`), its indexes, and its outbox relay."""
+
+    def __init__(self, indexes=None, relay=True):
+        self.indexes = indexes or {}
+        self.run_relay = relay
+
+    def setup(self):
+        config = self.container.config
+        self.service_name = self.container.service_name
+        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, connect=False,
+                                  serverSelectionTimeoutMS=int(config.get("MONGO_TIMEOUT_MS", 10000)))
+        self.db = self.client[database_name(config, self.service_name)]
+        self.relay = OutboxRelay(self.db, config["AMQP_URI"], self.service_name, config)
+
+    def start(self):
+        for collection, models in {**KIT_INDEXES, **self.indexes}.items():
+            if models:
+                self.db[collection].create_indexes(models)
+        # OUTBOX_RELAY=false runs an instance that writes but leaves publishing to its peers.
+        if self.run_relay and self.container.config.get("OUTBOX_RELAY", True):
+            self.relay.start(self.container)
+
+    def stop(self):
+        self.relay.stop()
+        self.client.close()
+
+    def kill(self):
+        self.relay.stop()
+        self.client.close()
+
+    def get_dependency(self, worker_ctx):
+        return Database(self, worker_ctx)
+
+

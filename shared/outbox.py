@@ -1,0 +1,128 @@
+"""The transactional outbox and its relay.
+
+A transaction writes its events into the service's `outbox` collection together with the state
+they describe. The relay, a greenthread in each service process, publishes pending events in
+order to nameko's event exchange (`<source>.events`, routing key = the fact's name), a batch per
+publisher-confirm round, then marks them sent. If the process dies between commit and publish,
+the events are still pending and the next relay to start sends them: delivery is at least once,
+and consumers are idempotent.
+
+With several instances of a service, a lease in `locks` lets one relay publish at a time, so the
+outbox drains in order and nothing is sent twice by two relays racing.
+"""
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import eventlet
+from nameko.events import get_event_exchange
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.amqp import ConfirmedPublisher, PublishFailed
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+LOCKS = "locks"
+PENDING, SENT = "pending", "sent"
+
+
+def outbox_document(envelope):
+    source, name = envelope["type"].split(".", 1)
+    return {
+        "event_id": envelope["event_id"],
+        "exchange": f"{source}.events",
+        "routing_key": name,
+        "envelope": envelope,
+        "status": PENDING,
+        "created_at": datetime.now(UTC),
+    }
+
+
+def message_headers(envelope):
+    # nameko turns `nameko.<key>` headers into the consumer worker's context data.
+    return {"nameko.correlation_id": envelope["correlation_id"]}
+
+
+class OutboxRelay:
+    def __init__(self, db, amqp_uri, service_name, config):
+        self.db = db
+        self.service_name = service_name
+        self.publisher = ConfirmedPublisher(amqp_uri)
+        self.exchange = get_event_exchange(service_name, config)
+        self.batch_size = int(config.get("OUTBOX_BATCH", 200))
+        self.poll_interval = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self.lease = timedelta(seconds=float(config.get("OUTBOX_LEASE_SECONDS", 15)))
+        self.owner = uuid.uuid4().hex
+        self._wakeup = threading.Event()
+        self._running = False
+        self._thread = None
+
+    def start(self, container):
+        self._running = True
+        self._thread = container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def stop(self):
+        self._running = False
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread = None
+        self._release_lease()
+        self.publisher.close()
+
+    def wake(self):
+        """Called after a commit that emitted events: publish now rather than at the next poll."""
+        self._wakeup.set()
+
+    def _run(self):
+        while self._running:
+            try:
+                sent = self.relay_once() if self._hold_lease() else 0
+            except (PyMongoError, PublishFailed, OSError) as exc:
+                log.warning("outbox relay of %s failed, will retry: %r", self.service_name, exc)
+                sent = 0
+                eventlet.sleep(self.poll_interval)
+            if not sent:
+                self._wakeup.wait(self.poll_interval)
+                self._wakeup.clear()
+
+    def relay_once(self):
+        """Publish one batch of pending events in order; return how many were sent."""
+        batch = list(self.db[OUTBOX].find({"status": PENDING}).sort("_id", 1).limit(self.batch_size))
+        if not batch:
+            return 0
+        self.publisher.declare(self.exchange)
+        self.publisher.publish_batch([
+            (doc["exchange"], doc["routing_key"], doc["envelope"], message_headers(doc["envelope"]))
+            for doc in batch
+        ])
+        self.db[OUTBOX].update_many(
+            {"_id": {"$in": [doc["_id"] for doc in batch]}},
+            {"$set": {"status": SENT, "sent_at": datetime.now(UTC)}},
+        )
+        return len(batch)
+
+    def _hold_lease(self):
+        now = datetime.now(UTC)
+        try:
+            lease = self.db[LOCKS].find_one_and_update(
+                {"_id": "outbox_relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": now + self.lease}},
+                upsert=True, return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # another instance holds a live lease
+            return False
+        return lease is not None and lease["owner"] == self.owner
+
+    def _release_lease(self):
+        try:
+            self.db[LOCKS].delete_one({"_id": "outbox_relay", "owner": self.owner})
+        except PyMongoError:
+            log.debug("could not release the relay lease; it will expire", exc_info=True)
+
+    def backlog(self):
+        return self.db[OUTBOX].count_documents({"status": PENDING})

@@ -1,0 +1,37 @@
+"""The RPC entrypoint every service uses: the one place where errors become structured.
+
+- marshmallow's `ValidationError` becomes `InvalidInput` with its field messages;
+- a unique-index race (`DuplicateKeyError`) becomes `Conflict`;
+- `CommandRefused` subclasses travel as they are and come back as the same class.
+These are expected outcomes, logged as warnings; anything else is a bug and logged as one.
+"""
+
+from marshmallow import ValidationError
+from nameko.rpc import Rpc as NamekoRpc
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import CommandRefused, Conflict, InvalidInput
+
+
+def structured(exc):
+    if isinstance(exc, ValidationError):
+        return InvalidInput("invalid input", exc.normalized_messages())
+    if isinstance(exc, DuplicateKeyError):
+        key = list((exc.details or {}).get("keyValue", {}) or {"record": None})
+        return Conflict("already exists", {field: ["already exists"] for field in key})
+    return exc
+
+
+class Rpc(NamekoRpc):
+    def __init__(self, expected_exceptions=(), **kwargs):
+        expected = (CommandRefused, ValidationError, DuplicateKeyError)
+        super().__init__(expected_exceptions=expected + tuple(expected_exceptions), **kwargs)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None:
+            exc = structured(exc_info[1])
+            exc_info = (type(exc), exc, exc_info[2])
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = Rpc.decorator

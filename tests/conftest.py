@@ -1,0 +1,72 @@
+# eventlet must patch socket/threading before anything imports them (nameko 2.x runs on it).
+import warnings
+
+warnings.simplefilter("ignore", DeprecationWarning)  # eventlet announces its own deprecation
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # noqa: E402
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support import wait_until  # noqa: E402,F401
+
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+
+
+@pytest.fixture(scope="session")
+def mongo_client():
+    from pymongo import MongoClient
+
+    client = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
+    client.admin.command("ping")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db_prefix(mongo_client):
+    """A database prefix private to one test; its databases are dropped afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    yield prefix
+    for name in mongo_client.list_database_names():
+        if name.startswith(prefix):
+            mongo_client.drop_database(name)
+
+
+@pytest.fixture
+def config(rabbit_config, db_prefix):
+    """nameko config for one test: its own RabbitMQ vhost and its own databases."""
+    return {
+        **rabbit_config,
+        "MONGO_URI": MONGO_URI,
+        "MONGO_DB_PREFIX": db_prefix,
+        "EVENT_RETRY": {"schedule_ms": [100, 200]},
+        "OUTBOX_POLL_SECONDS": 0.2,
+        "max_workers": 10,
+    }
+
+
+@pytest.fixture
+def rpc(config):
+    """`rpc("registry").get_resident(...)` through a real standalone RPC client."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    proxy = ClusterRpcProxy(config, context_data={"actor": {"id": "test", "role": "admin"}})
+    cluster = proxy.start()
+    yield lambda service: getattr(cluster, service)
+    proxy.stop()
+
+
+@pytest.fixture
+def frozen_clock():
+    from datetime import UTC, datetime
+
+    from shared import clock
+
+    frozen = clock.FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    clock.set_clock(frozen)
+    yield frozen
+    clock.set_clock(None)

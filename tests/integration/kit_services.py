@@ -1,0 +1,85 @@
+"""Three small services that exercise the kit alone, before any domain service exists:
+kit_orders produces `kit_orders.order_placed`; kit_billing and kit_shipping consume it."""
+
+from marshmallow import Schema, fields, validate
+from pymongo import IndexModel
+
+from shared.context import RequestContext
+from shared.events import event
+from shared.handlers import event_handler
+from shared.health import HealthProbe
+from shared.mongo import Mongo
+from shared.rpc import rpc
+
+
+@event("kit_orders.order_placed", 1)
+class OrderPlaced(Schema):
+    """A test order was placed."""
+
+    order_id = fields.Str(required=True)
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class PlaceOrder(Schema):
+    order_id = fields.Str(required=True, validate=validate.Length(min=1))
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+
+
+# Orders the shipping handler refuses to handle, to drive the failure path (a test flips it).
+FAILING_ORDERS = set()
+
+
+class OrdersService:
+    name = "kit_orders"
+    db = Mongo({"orders": [IndexModel("order_id", unique=True)]})
+    ctx = RequestContext()
+    probe = HealthProbe()
+
+    @rpc
+    def place_order(self, payload):
+        order = PlaceOrder().load(payload)
+        with self.db.transaction() as tx:
+            tx.orders.insert_one(dict(order))
+            tx.emit("kit_orders.order_placed", order)
+        return {"order_id": order["order_id"], "correlation_id": self.ctx.correlation_id}
+
+    @rpc
+    def place_order_with_bad_event(self, order_id):
+        with self.db.transaction() as tx:
+            tx.orders.insert_one({"order_id": order_id})
+            tx.emit("kit_orders.order_placed", {"order_id": order_id, "amount_fen": -5})
+
+    @rpc
+    def health(self):
+        return self.probe()
+
+
+class BillingService:
+    name = "kit_billing"
+    db = Mongo()
+
+    @event_handler("kit_orders", "order_placed")
+    def bill(self, event):
+        with self.db.transaction() as tx:
+            tx.invoices.insert_one({"order_id": event.payload["order_id"],
+                                    "amount_fen": event.payload["amount_fen"],
+                                    "correlation_id": event.correlation_id})
+            tx.totals.update_one({"_id": "billed"}, {"$inc": {"fen": event.payload["amount_fen"]}},
+                                 upsert=True)
+
+
+class ShippingService:
+    name = "kit_shipping"
+    db = Mongo()
+    probe = HealthProbe()
+
+    @rpc
+    def health(self):
+        return self.probe()
+
+    @event_handler("kit_orders", "order_placed")
+    def ship(self, event):
+        if event.payload["order_id"] in FAILING_ORDERS:
+            raise RuntimeError(f"no courier for {event.payload['order_id']}")
+        with self.db.transaction() as tx:
+            tx.shipments.insert_one({"order_id": event.payload["order_id"]})

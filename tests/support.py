@@ -1,0 +1,27 @@
+"""Helpers for tests that watch asynchronous outcomes on real infrastructure."""
+
+import eventlet
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
+    """Poll `predicate` until it returns a truthy value (returned) or `timeout` passes.
+
+    Waiting for an outcome, not sleeping for time: the test moves on as soon as it holds."""
+    deadline = eventlet.hubs.get_hub().clock() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if eventlet.hubs.get_hub().clock() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        eventlet.sleep(interval)
+
+
+def queue_depth(config, queue_name):
+    from kombu import Connection
+
+    with Connection(config["AMQP_URI"]) as conn:
+        try:
+            return conn.default_channel.queue_declare(queue_name, passive=True).message_count
+        except Exception:
+            return None
