@@ -85,18 +85,24 @@ class Transaction:
 
         Raises InvalidEvent (a programming error, not bad user input) if the payload does not
         match the catalogue: the transaction is then rolled back with it."""
+        return self.emit_many(type, [payload], version)[0]
+
+    def emit_many(self, type, payloads, version=None):
+        """`emit` for a batch of facts of one type, in one outbox write (bulk imports)."""
         data = self._worker_ctx.data
-        event_envelope = envelope(
-            type, payload, version=version,
-            source=self._service_name,
-            correlation_id=ensure_correlation_id(self._worker_ctx),
-            causation_id=data.get("causation_id"),
-            actor=data.get(ACTOR) or None,
-            occurred_at=clock.now(),
-        )
-        self._db[OUTBOX].insert_one(outbox_document(event_envelope), session=self.session)
-        self.emitted.append(event_envelope)
-        return event_envelope
+        envelopes = [
+            envelope(type, payload, version=version,
+                     source=self._service_name,
+                     correlation_id=ensure_correlation_id(self._worker_ctx),
+                     causation_id=data.get("causation_id"),
+                     actor=data.get(ACTOR) or None,
+                     occurred_at=clock.now())
+            for payload in payloads
+        ]
+        if envelopes:
+            self._db[OUTBOX].insert_many([outbox_document(e) for e in envelopes], session=self.session)
+            self.emitted.extend(envelopes)
+        return envelopes
 
 
 class Database:
