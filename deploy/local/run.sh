@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make run` / `make stop` on a machine without Docker: infrastructure, one `nameko run` process
+# per service (logs in .run/logs/), the demo community loaded through the registry's RPC.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+RUN=.run
+PY=.venv/bin/python
+export PYTHONWARNINGS=ignore::DeprecationWarning
+mkdir -p "$RUN/logs" "$RUN/pids"
+
+services() {  # every service that exists, registry first (others call it)
+  local all; all=$(ls services/*/service.py 2>/dev/null | cut -d/ -f2 | grep -v '^registry$' || true)
+  [ -f services/registry/service.py ] && echo registry
+  echo "$all"
+}
+
+start() {
+  deploy/local/infra.sh up
+  for service in $(services); do
+    pidfile="$RUN/pids/$service.pid"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "[run] $service already running (pid $(cat "$pidfile"))"; continue
+    fi
+    nohup .venv/bin/nameko run --config deploy/nameko.yaml "services.$service.service" \
+      >>"$RUN/logs/$service.log" 2>&1 &
+    echo $! >"$pidfile"
+    echo "[run] started $service (pid $!)"
+  done
+  for service in $(services); do
+    for _ in $(seq 60); do
+      $PY -m deploy.healthcheck "$service" --quiet --timeout 2 && break
+      kill -0 "$(cat "$RUN/pids/$service.pid")" 2>/dev/null || { echo "[run] $service died: see $RUN/logs/$service.log"; exit 1; }
+      sleep 0.5
+    done
+    $PY -m deploy.healthcheck "$service"
+  done
+  if [ -f services/registry/demo.py ]; then
+    echo "[run] loading the demo community through the registry"
+    $PY -m services.registry.demo --load
+  fi
+  cat <<INFO
+
+Sunshine Cloud is running.
+  services       $(services | tr '\n' ' ')
+  logs (JSON)    make logs            (.run/logs/<service>.log)
+  queues         make queues          dead letters: make dlq   replay: SERVICE=<name> make replay
+  RabbitMQ UI    http://127.0.0.1:15672  (guest/guest)
+  stop           make stop
+INFO
+}
+
+stop() {
+  for pidfile in "$RUN"/pids/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+      echo "[run] stopped $(basename "$pidfile" .pid)"
+    fi
+    rm -f "$pidfile"
+  done
+  deploy/local/infra.sh down
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
