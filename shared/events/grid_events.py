@@ -49,6 +49,7 @@ class IncidentEscalated(IncidentFact):
     rung = fields.Str(required=True, validate=validate.OneOf(ESCALATION_LADDER))
     overdue = fields.Str(required=True)  # which clock ran out: the state's or the overall one
     summary = fields.Str(required=True)
+    staff_ids = fields.List(fields.Str(), load_default=list)  # who stands on that rung
 
 
 @event("grid_events.incident_resolved", 1)

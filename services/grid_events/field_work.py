@@ -1,0 +1,155 @@
+"""Mediation (调解室), 24-hour patrols (巡逻) and CCTV alarms (视频监控告警)."""
+
+from services.grid_events import domain, incidents
+from shared.errors import Conflict, InvalidInput, NotFound
+
+
+def _by(actor):
+    return (actor or {}).get("id") or "system"
+
+
+def _load(collection, key, value, what):
+    doc = collection.find_one({"_id": value})
+    if doc is None:
+        raise NotFound(f"no such {what}", {key: [value]})
+    return doc
+
+
+# ---------------------------------------------------------------- mediation
+
+
+def open_mediation(db, data, actor, now):
+    incidents.check_staff(actor)
+    if data.get("incident_id"):
+        incident = incidents.load(db, data["incident_id"])
+        if incident["category"] != "dispute":
+            raise InvalidInput("mediation is for dispute incidents",
+                               {"incident_id": [f"{incident['incident_id']} is {incident['category']}"]})
+    mediation_id = domain.new_id("MED", now)
+    mediation = {"_id": mediation_id, "mediation_id": mediation_id, "subject": data["subject"],
+                 "incident_id": data.get("incident_id"), "parties": data["parties"],
+                 "mediators": data["mediators"], "status": "open", "sessions": [], "agreement": None,
+                 "opened_at": now, "opened_by": _by(actor)}
+    with db.transaction() as tx:
+        tx.mediations.insert_one(mediation)
+        if mediation["incident_id"]:
+            tx.incidents.update_one({"_id": mediation["incident_id"]},
+                                    {"$set": {"mediation_id": mediation_id}})
+    return mediation
+
+
+def record_session(db, data, actor, now):
+    incidents.check_staff(actor)
+    mediation = _load(db.mediations, "mediation_id", data["mediation_id"], "mediation")
+    if mediation["status"] != "open":
+        raise Conflict(f"the mediation is {mediation['status']}", {"status": [mediation["status"]]},
+                       code="illegal_transition")
+    session = {"number": len(mediation["sessions"]) + 1, "held_at": now, "notes": data["notes"],
+               "outcome": data["outcome"], "recorded_by": _by(actor)}
+    status = {"continued": "open", "agreed": "agreed", "failed": "failed"}[data["outcome"]]
+    changes = {"status": status}
+    if status == "agreed":
+        changes.update({"agreement": data["agreement"], "closed_at": now})
+    elif status == "failed":
+        changes["closed_at"] = now
+    with db.transaction() as tx:
+        done = tx.mediations.update_one({"_id": mediation["_id"], "status": "open"},
+                                        {"$set": changes, "$push": {"sessions": session}})
+        if not done.modified_count:
+            raise Conflict("the mediation changed meanwhile", {"status": ["changed"]})
+    return {**mediation, **changes, "sessions": mediation["sessions"] + [session]}
+
+
+# ---------------------------------------------------------------- patrols
+
+
+def start_patrol(db, registry, data, actor, now):
+    incidents.check_staff(actor)
+    registry.get_grid(data["grid_code"])  # the grid must exist
+    patrol_id = domain.new_id("PAT", now)
+    patrol = {"_id": patrol_id, "patrol_id": patrol_id, "grid_code": data["grid_code"],
+              "shift": data["shift"],
+              "team": data["team"], "route": data["route"], "status": "on_patrol", "started_at": now,
+              "checkins": [], "incident_ids": [], "ended_at": None}
+    with db.transaction() as tx:
+        tx.patrols.insert_one(patrol)
+    return patrol
+
+
+def patrol_checkin(db, registry, settings, data, actor, now):
+    """A check-in along the route; a finding becomes an incident (source: patrol) at once."""
+    incidents.check_staff(actor)
+    patrol = _load(db.patrols, "patrol_id", data["patrol_id"], "patrol")
+    if patrol["status"] != "on_patrol":
+        raise Conflict("the patrol has ended", {"patrol_id": ["ended"]}, code="illegal_transition")
+    if data["checkpoint"] not in patrol["route"]:
+        raise InvalidInput("not a checkpoint of this route", {"checkpoint": [f"route is {patrol['route']}"]})
+    incident = None
+    if data.get("finding"):
+        finding = data["finding"]
+        incident = incidents.prepare(db, registry, settings, {
+            **finding, "grid_code": None if finding.get("address") else patrol["grid_code"],
+            "source": "patrol", "photos": []}, actor, now, extra={"patrol_id": patrol["patrol_id"]})
+    checkin = {"checkpoint": data["checkpoint"], "at": now, "by": _by(actor), "note": data.get("note"),
+               "incident_id": incident["incident_id"] if incident else None}
+    push = {"checkins": checkin}
+    if incident:
+        push["incident_ids"] = incident["incident_id"]
+    with db.transaction() as tx:
+        done = tx.patrols.update_one({"_id": patrol["_id"], "status": "on_patrol"}, {"$push": push})
+        if not done.modified_count:
+            raise Conflict("the patrol has ended", {"patrol_id": ["ended"]})
+        if incident:
+            incidents.store(tx, incident)
+    return checkin
+
+
+def end_patrol(db, data, actor, now):
+    incidents.check_staff(actor)
+    patrol = _load(db.patrols, "patrol_id", data["patrol_id"], "patrol")
+    if patrol["status"] != "on_patrol":
+        raise Conflict("the patrol has already ended", {"patrol_id": ["ended"]}, code="illegal_transition")
+    checked = {c["checkpoint"] for c in patrol["checkins"]}
+    changes = {"status": "ended", "ended_at": now, "note": data.get("note"),
+               "missed_checkpoints": [p for p in patrol["route"] if p not in checked]}
+    with db.transaction() as tx:
+        tx.patrols.update_one({"_id": patrol["_id"], "status": "on_patrol"}, {"$set": changes})
+    return {**patrol, **changes}
+
+
+# ---------------------------------------------------------------- CCTV
+
+
+def register_camera(db, data, actor):
+    incidents.check_staff(actor)
+    with db.transaction() as tx:
+        tx.cameras.update_one({"_id": data["camera_id"]}, {"$set": {
+            "grid_code": data["grid_code"], "building": data.get("building"),
+            "location": data.get("location")}}, upsert=True)
+    return {"camera_id": data["camera_id"], **{k: data.get(k) for k in ("grid_code", "building", "location")}}
+
+
+def cctv_alarm(db, registry, settings, data, now):
+    """An alarm from a camera: folded into that camera's open incident if the previous alarm was
+    within the fold window, otherwise a new incident with source cctv."""
+    camera = _load(db.cameras, "camera_id", data["camera_id"], "camera")
+    alarm = {"at": now, "category": data["category"], "description": data["description"]}
+    current = db.incidents.find_one({"camera_id": camera["_id"], "status": {"$in": list(domain.OPEN)}},
+                                    sort=[("last_alarm_at", -1)])
+    if current and domain.fold_alarm(current.get("last_alarm_at"), now, settings.cctv_fold_minutes):
+        with db.transaction() as tx:
+            tx.incidents.update_one({"_id": current["_id"]}, {"$inc": {"alarm_count": 1},
+                                                              "$set": {"last_alarm_at": now},
+                                                              "$push": {"alarms": alarm}})
+        return {"incident_id": current["incident_id"], "folded": True,
+                "alarm_count": current["alarm_count"] + 1}
+    address = {"building": camera["building"], "unit": None, "room": None} if camera.get("building") else None
+    incident = incidents.prepare(db, registry, settings, {
+        "category": data["category"], "description": f"[{camera['_id']}] {data['description']}",
+        "address": None, "grid_code": camera["grid_code"], "location": camera.get("location"),
+        "source": "cctv", "photos": []}, None, now,
+        extra={"camera_id": camera["_id"], "alarm_count": 1, "last_alarm_at": now, "alarms": [alarm]})
+    incident["address"] = address
+    with db.transaction() as tx:
+        incidents.store(tx, incident)
+    return {"incident_id": incident["incident_id"], "folded": False, "alarm_count": 1}

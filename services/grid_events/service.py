@@ -1,0 +1,261 @@
+"""grid_events (网格事件): nameko entrypoints only. Each loads its input, calls a use case, returns.
+
+Use cases: incidents.py (report, lifecycle, SLA escalation), visits.py (three must-visits),
+campaigns.py (door-to-door coverage), windows.py (service windows, no veto), field_work.py
+(mediation, patrols, CCTV). Rules: domain.py. Registry lookups: routing.py.
+"""
+
+from nameko.dependency_providers import Config
+from nameko.timer import timer
+
+from services.grid_events import campaigns, domain, field_work, incidents, store, visits, windows
+from services.grid_events import schemas as s
+from services.grid_events.routing import ServiceRpcProxy
+from services.grid_events.schemas import out
+from shared import clock
+from shared.context import RequestContext
+from shared.handlers import event_handler
+from shared.health import HealthProbe
+from shared.mongo import Mongo
+from shared.rpc import rpc
+
+TIMER_SECONDS = 60
+
+
+class GridEventsService:
+    name = "grid_events"
+
+    db = Mongo(store.INDEXES)
+    ctx = RequestContext()
+    probe = HealthProbe()
+    config = Config()
+    registry = ServiceRpcProxy("registry")
+
+    @property
+    def settings(self):
+        return domain.Settings.from_config(self.config)
+
+    @rpc
+    def health(self):
+        return self.probe()
+
+    # ------------------------------------------------------------ incidents
+
+    @rpc
+    def categories(self):
+        return [{**vars(c)} for c in domain.CATEGORIES.values()]
+
+    @rpc
+    def report_incident(self, payload):
+        data = s.ReportIncident().load(payload)
+        incident = incidents.prepare(self.db, self.registry, self.settings, data, self.ctx.actor, clock.now())
+        with self.db.transaction() as tx:
+            incidents.store(tx, incident)
+        return out(incident)
+
+    @rpc
+    def dispatch(self, payload):
+        return out(incidents.dispatch(self.db, s.Dispatch().load(payload), self.ctx.actor, clock.now()))
+
+    @rpc
+    def accept(self, payload):
+        data = s.IncidentRef().load(payload)
+        return out(incidents.act(self.db, "accept", data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def start(self, payload):
+        data = s.IncidentRef().load(payload)
+        return out(incidents.act(self.db, "start", data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def resolve(self, payload):
+        data = s.Resolve().load(payload)
+        return out(incidents.act(self.db, "resolve", data, self.ctx.actor, clock.now(),
+                                 resolution=data["resolution"]))
+
+    @rpc
+    def close(self, payload):
+        data = s.IncidentRef().load(payload)
+        return out(incidents.act(self.db, "close", data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def reject(self, payload):
+        data = s.WithReason().load(payload)
+        return out(incidents.act(self.db, "reject", data, self.ctx.actor, clock.now(),
+                                 rejection_reason=data["reason"]))
+
+    @rpc
+    def reopen(self, payload):
+        data = s.WithReason().load(payload)
+        return out(incidents.act(self.db, "reopen", data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def rate(self, payload):
+        data = s.Rate().load(payload)
+        return out(incidents.act(self.db, "rate", data, self.ctx.actor, clock.now(),
+                                 rating=data["rating"], rating_comment=data["comment"]))
+
+    @rpc
+    def merge_duplicate(self, payload):
+        return out(incidents.merge(self.db, s.Merge().load(payload), self.ctx.actor, clock.now()))
+
+    @rpc
+    def request_extension(self, payload):
+        data = s.RequestExtension().load(payload)
+        return out(incidents.request_extension(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def grant_extension(self, payload):
+        data = s.GrantExtension().load(payload)
+        return out(incidents.grant_extension(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def get_incident(self, incident_id):
+        return out(incidents.load(self.db, incident_id))
+
+    @rpc
+    def list_incidents(self, payload=None):
+        query = s.ListIncidents().load(payload or {})
+        flt = store.incident_filter(query, clock.now())
+        return out(store.page(self.db.incidents, flt, query, [("reported_at", -1)]))
+
+    @rpc
+    def grid_stats(self, payload):
+        query = s.GridStats().load(payload if isinstance(payload, dict) else {"grid_code": payload})
+        flt = {"grid_code": query["grid_code"]}
+        if query["reported_from"] or query["reported_to"]:
+            flt["reported_at"] = {k: v for k, v in (("$gte", query["reported_from"]),
+                                                    ("$lt", query["reported_to"])) if v}
+        found = list(self.db.incidents.find(flt, projection={"history": 0, "alarms": 0}))
+        return {"grid_code": query["grid_code"], **domain.grid_statistics(found)}
+
+    # ------------------------------------------------------------ the clock's work
+
+    @timer(interval=TIMER_SECONDS)
+    def tick(self):
+        """Every minute: escalate overdue incidents, auto-close, flag overdue visits, year-end visits."""
+        return self.run_deadlines()
+
+    def run_deadlines(self):
+        now, settings = clock.now(), self.settings
+        result = {"escalated": incidents.escalate_overdue(self.db, settings, now),
+                  "auto_closed": incidents.auto_close(self.db, settings, now),
+                  "visits_overdue": visits.flag_overdue(self.db, now), "year_end_visits": 0}
+        today = domain.local_date(now)
+        if domain.year_end_visits_open(today, settings):
+            result["year_end_visits"] = visits.create_year_end(self.db, today.year, now)
+        return result
+
+    # ------------------------------------------------------------ visits
+
+    @event_handler("registry", "party_member_registered")
+    def on_party_member_registered(self, event):
+        visits.party_member_registered(self.db, event, self.settings)
+
+    @event_handler("registry", "party_member_in_difficulty")
+    def on_party_member_in_difficulty(self, event):
+        visits.party_member_in_difficulty(self.db, event, self.settings)
+
+    @event_handler("registry", "resident_moved_out")
+    def on_resident_moved_out(self, event):
+        visits.resident_moved_out(self.db, event, clock.now())
+
+    @event_handler("registry", "grid_staff_assigned")
+    def on_grid_staff_assigned(self, event):
+        visits.staff_assigned(self.db, event)
+
+    @rpc
+    def list_visit_tasks(self, payload=None):
+        query = s.ListVisitTasks().load(payload or {})
+        flt = {k: query[k] for k in ("grid_code", "status", "kind", "resident_id") if query.get(k)}
+        if query.get("overdue") is not None:
+            flt["overdue"] = query["overdue"]
+        return out(store.page(self.db.visit_tasks, flt, query, [("due_on", 1), ("task_id", 1)]))
+
+    @rpc
+    def record_visit(self, payload):
+        return out(visits.record_visit(self.db, s.RecordVisit().load(payload), self.ctx.actor, clock.now()))
+
+    @rpc
+    def create_year_end_visits(self, payload):
+        year = s.YearEndVisits().load(payload)["year"]
+        return {"year": year, "created": visits.create_year_end(self.db, year, clock.now())}
+
+    # ------------------------------------------------------------ campaigns
+
+    @rpc
+    def start_campaign(self, payload):
+        data = s.StartCampaign().load(payload)
+        return out(campaigns.start(self.db, self.registry, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def record_household_visit(self, payload):
+        data = s.RecordHouseholdVisit().load(payload)
+        return out(campaigns.record_household_visit(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def campaign_coverage(self, campaign_id):
+        return out(campaigns.coverage(self.db, campaign_id))
+
+    # ------------------------------------------------------------ service windows
+
+    @rpc
+    def submit_window_request(self, payload):
+        data = s.SubmitWindowRequest().load(payload)
+        return out(windows.submit(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def transfer_window_request(self, payload):
+        data = s.TransferWindowRequest().load(payload)
+        return out(windows.transfer(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def escalate_window_request(self, payload):
+        data = s.EscalateWindowRequest().load(payload)
+        return out(windows.escalate(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def complete_window_request(self, payload):
+        data = s.CompleteWindowRequest().load(payload)
+        return out(windows.complete(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def get_window_request(self, request_id):
+        return out(windows.load(self.db, request_id))
+
+    # ------------------------------------------------------------ mediation, patrols, CCTV
+
+    @rpc
+    def open_mediation(self, payload):
+        data = s.OpenMediation().load(payload)
+        return out(field_work.open_mediation(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def record_mediation_session(self, payload):
+        data = s.MediationSession().load(payload)
+        return out(field_work.record_session(self.db, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def start_patrol(self, payload):
+        data = s.StartPatrol().load(payload)
+        return out(field_work.start_patrol(self.db, self.registry, data, self.ctx.actor, clock.now()))
+
+    @rpc
+    def patrol_checkin(self, payload):
+        data = s.PatrolCheckin().load(payload)
+        return out(field_work.patrol_checkin(self.db, self.registry, self.settings, data, self.ctx.actor,
+                                             clock.now()))
+
+    @rpc
+    def end_patrol(self, payload):
+        return out(field_work.end_patrol(self.db, s.EndPatrol().load(payload), self.ctx.actor, clock.now()))
+
+    @rpc
+    def register_camera(self, payload):
+        return out(field_work.register_camera(self.db, s.RegisterCamera().load(payload), self.ctx.actor))
+
+    @rpc
+    def cctv_alarm(self, payload):
+        data = s.CctvAlarm().load(payload)
+        return out(field_work.cctv_alarm(self.db, self.registry, self.settings, data, clock.now()))
+
