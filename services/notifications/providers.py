@@ -1,0 +1,130 @@
+"""Channels behind one small interface: `send(record) -> provider response`, or `DeliveryFailed`.
+
+- in_app: the recipient's inbox, stored in this service's database (queryable by them).
+- email: real SMTP (`SMTP_HOST`, `SMTP_PORT`, `SMTP_FROM`, `SMTP_TIMEOUT`).
+- sms, push: the local implementation records what would be sent (`sms_sent`, `push_sent`);
+  a real gateway replaces it behind the same interface. `NOTIFY_FAILING_PROVIDERS` (a list of
+  channel names) makes a provider refuse everything, to exercise retries and fallbacks.
+"""
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from nameko.extensions import DependencyProvider
+from pymongo.errors import DuplicateKeyError
+
+from shared import clock
+
+
+class DeliveryFailed(Exception):
+    """The provider did not take the message; worth retrying."""
+
+
+class Provider:
+    channel = None
+
+    def send(self, record):
+        """Deliver one notification record; return the provider's response (logged)."""
+        raise NotImplementedError
+
+
+class InAppInbox(Provider):
+    channel = "in_app"
+
+    def __init__(self, db):
+        self.db = db
+
+    def send(self, record):
+        try:
+            self.db.inbox.insert_one({
+                "_id": record["_id"], "recipient": record["recipient"], "topic": record["topic"],
+                "title": record["title"], "body": record["body"], "critical": record["critical"],
+                "event_id": record["event_id"], "created_at": clock.now(), "read_at": None,
+            })
+        except DuplicateKeyError:
+            return "already in inbox"
+        return "stored in inbox"
+
+
+class SmtpEmail(Provider):
+    channel = "email"
+
+    def __init__(self, host, port, sender, timeout):
+        self.host, self.port, self.sender, self.timeout = host, int(port), sender, float(timeout)
+
+    def send(self, record):
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = record["address"]
+        mail["Subject"] = record["title"]
+        mail["Message-ID"] = make_msgid(idstring=record["_id"])
+        mail["X-Notification-Id"] = record["_id"]
+        mail.set_content(record["body"])
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                refused = smtp.send_message(mail)
+                code, reply = smtp.noop()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(f"smtp {self.host}:{self.port}: {exc!r}") from exc
+        if refused:
+            raise DeliveryFailed(f"smtp refused {refused}")
+        return f"smtp accepted for {record['address']} ({code} {reply.decode(errors='replace')})"
+
+
+class RecordingGateway(Provider):
+    """SMS or push, locally: records what would be sent; can be told to fail."""
+
+    def __init__(self, channel, db, failing=False):
+        self.channel = channel
+        self.db = db
+        self.failing = failing
+
+    def send(self, record):
+        if self.failing:
+            raise DeliveryFailed(f"{self.channel} gateway unavailable (NOTIFY_FAILING_PROVIDERS)")
+        try:
+            self.db[f"{self.channel}_sent"].insert_one({
+                "_id": record["_id"], "to": record["address"], "title": record["title"],
+                "text": record["body"], "at": clock.now(),
+            })
+        except DuplicateKeyError:
+            return f"{self.channel} already accepted"
+        return f"{self.channel} accepted by local gateway"
+
+
+class Channels(DependencyProvider):
+    """Injects {channel: Provider}. Needs the service's `Mongo` dependency for its database."""
+
+    def __init__(self, mongo_attr="db"):
+        self.mongo_attr = mongo_attr
+
+    def start(self):
+        config = self.container.config
+        mongo = next(dep for dep in self.container.dependencies if dep.attr_name == self.mongo_attr)
+        failing = set(config.get("NOTIFY_FAILING_PROVIDERS") or ())
+        db = mongo.db
+        self.providers = {
+            "in_app": InAppInbox(db),
+            "email": SmtpEmail(config.get("SMTP_HOST", "127.0.0.1"), config.get("SMTP_PORT", 8025),
+                               config.get("SMTP_FROM", "noreply@sunshine.local"),
+                               config.get("SMTP_TIMEOUT", 10)),
+            "sms": RecordingGateway("sms", db),
+            "push": RecordingGateway("push", db),
+        }
+        for channel in failing:
+            if channel in ("sms", "push"):
+                self.providers[channel].failing = True
+            elif channel in self.providers:
+                self.providers[channel] = _Failing(channel)
+
+    def get_dependency(self, worker_ctx):
+        return self.providers
+
+
+class _Failing(Provider):
+    def __init__(self, channel):
+        self.channel = channel
+
+    def send(self, record):
+        raise DeliveryFailed(f"{self.channel} provider unavailable (NOTIFY_FAILING_PROVIDERS)")

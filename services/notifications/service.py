@@ -1,0 +1,195 @@
+"""The notifications service (通知服务): the right person hears about it, once, on the right channel.
+
+Entrypoints only; the rules are in domain.py, the use cases in notify.py.
+"""
+
+from nameko.dependency_providers import Config
+from nameko.timer import Timer
+
+from services.notifications import domain, schemas, store
+from services.notifications.notify import Notifier
+from services.notifications.providers import Channels
+from services.notifications.templates import TemplateBook
+from shared import clock
+from shared.context import RequestContext
+from shared.errors import Forbidden
+from shared.handlers import event_handler
+from shared.health import HealthProbe
+from shared.mongo import Mongo
+from shared.rpc import rpc
+
+
+class ConfigTimer(Timer):
+    """A timer whose interval is a config key (tests set it long and fire it by hand)."""
+
+    def __init__(self, config_key, default, **kwargs):
+        self.config_key = config_key
+        super().__init__(interval=default, **kwargs)
+
+    def setup(self):
+        self.interval = float(self.container.config.get(self.config_key, self.interval))
+
+
+timer = ConfigTimer.decorator
+
+
+class NotificationsService:
+    name = "notifications"
+
+    db = Mongo(store.INDEXES)
+    templates = TemplateBook()
+    channels = Channels()
+    config = Config()
+    ctx = RequestContext()
+    probe = HealthProbe()
+
+    @property
+    def notifier(self):
+        return Notifier(self.db, self.templates, self.channels, self.config)
+
+    # ------------------------------------------------------------ who is who (registry)
+
+    @event_handler("registry", "resident_registered")
+    def on_resident_registered(self, event):
+        person = domain.person_from_resident(event.payload)
+        known = {**(self.db.people.find_one({"_id": person["_id"]}) or {}), **person}
+        self.notifier.on_event(event, known={person["_id"]: known}, apply=lambda tx: tx.people.update_one(
+            {"_id": person["_id"]}, {"$set": person}, upsert=True))
+
+    @event_handler("registry", "resident_updated")
+    def on_resident_updated(self, event):
+        with self.db.transaction() as tx:
+            tx.people.update_one({"_id": event.payload["resident_id"]},
+                                 {"$set": domain.resident_changes(event.payload)}, upsert=True)
+
+    @event_handler("registry", "resident_moved_out")
+    def on_resident_moved_out(self, event):
+        with self.db.transaction() as tx:
+            tx.people.update_one({"_id": event.payload["resident_id"]}, {"$set": {"status": "moved_out"}})
+
+    @event_handler("registry", "resident_died")
+    def on_resident_died(self, event):
+        with self.db.transaction() as tx:
+            tx.people.update_one({"_id": event.payload["resident_id"]}, {"$set": {"status": "died"}})
+
+    @event_handler("registry", "grid_staff_assigned")
+    def on_grid_staff_assigned(self, event):
+        p = event.payload
+        with self.db.transaction() as tx:
+            tx.people.update_one({"_id": p["staff_id"]}, {"$set": domain.person_from_staff(p)}, upsert=True)
+            store.assign_post(tx, p["staff_id"], p["role"], domain.grid_of_role(p["role"], p["grid_code"]))
+
+    # ------------------------------------------------------------ grid work (grid_events)
+
+    @event_handler("grid_events", "incident_dispatched")
+    def on_incident_dispatched(self, event):
+        work = domain.incident_work(event.payload)
+        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
+            {"_id": event.payload["incident_id"]}, {"$set": work}, upsert=True))
+
+    @event_handler("grid_events", "incident_escalated")
+    def on_incident_escalated(self, event):
+        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
+            {"_id": event.payload["incident_id"]}, {"$set": {"overdue": True}}))
+
+    @event_handler("grid_events", "incident_resolved")
+    def on_incident_resolved(self, event):
+        incident_id = event.payload["incident_id"]
+        self.notifier.on_event(event, apply=lambda tx: tx.work.delete_one({"_id": incident_id}))
+
+    @event_handler("grid_events", "incident_closed")
+    def on_incident_closed(self, event):
+        with self.db.transaction() as tx:
+            tx.work.delete_one({"_id": event.payload["incident_id"]})
+
+    @event_handler("grid_events", "visit_task_created")
+    def on_visit_task_created(self, event):
+        work = domain.visit_work(event.payload)
+        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
+            {"_id": event.payload["task_id"]}, {"$set": work}, upsert=True))
+
+    @event_handler("grid_events", "visit_overdue")
+    def on_visit_overdue(self, event):
+        work = domain.visit_work(event.payload, overdue=True)
+        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
+            {"_id": event.payload["task_id"]}, {"$set": work}, upsert=True))
+
+    # market.violation_recorded, finance.dividend_paid / allowance_paid / rent_overdue: add a
+    # handler here calling self.notifier.on_event(event), a template in templates.py and the
+    # audience in domain.audience() once those events are in the catalogue.
+
+    # ------------------------------------------------------------ timers
+
+    @timer("NOTIFY_TICK_SECONDS", 30)
+    def release_due(self):
+        return self.notifier.release_due()
+
+    @timer("NOTIFY_DIGEST_TICK_SECONDS", 300)
+    def morning_digest(self):
+        return self.notifier.morning_digest()
+
+    # ------------------------------------------------------------ RPC
+
+    @rpc
+    def send(self, payload):
+        command = schemas.SendAnnouncement().load(payload)
+        refusal = domain.may_send(self.ctx.actor, command["target"])
+        if refusal:
+            raise Forbidden(refusal)
+        return self.notifier.announce(command, self.ctx.actor)
+
+    @rpc
+    def inbox(self, payload):
+        query = schemas.InboxQuery().load(payload)
+        self._own(query["person_id"])
+        find = {"recipient": query["person_id"]}
+        if query["unread_only"]:
+            find["read_at"] = None
+        messages = self.db.inbox.find(find).sort("created_at", -1).limit(query["limit"])
+        unread = self.db.inbox.count_documents({"recipient": query["person_id"], "read_at": None})
+        return {"messages": schemas.InboxMessage(many=True).dump(list(messages)), "unread": unread}
+
+    @rpc
+    def mark_read(self, payload):
+        command = schemas.MarkRead().load(payload)
+        self._own(command["person_id"])
+        with self.db.transaction() as tx:
+            result = tx.inbox.update_many(
+                {"_id": {"$in": command["message_ids"]}, "recipient": command["person_id"], "read_at": None},
+                {"$set": {"read_at": clock.now()}})
+        return {"marked": result.modified_count}
+
+    @rpc
+    def set_preferences(self, payload):
+        command = schemas.SetPreferences().load(payload)
+        person_id = command.pop("person_id")
+        self._own(person_id)
+        with self.db.transaction() as tx:
+            tx.people.update_one({"_id": person_id},
+                                 {"$set": {f"preferences.{k}": v for k, v in command.items()}}, upsert=True)
+        return self.get_preferences(person_id)
+
+    @rpc
+    def get_preferences(self, person_id):
+        self._own(person_id)
+        person = self.db.people.find_one({"_id": person_id}) or {"_id": person_id}
+        return schemas.Preferences().dump({"person_id": person_id, **domain.preferences(person)})
+
+    @rpc
+    def delivery_log(self, payload=None):
+        query = schemas.LogQuery().load(payload or {})
+        allowed, grid = domain.may_read_log(self.ctx.actor)
+        if not allowed:
+            raise Forbidden("only staff read the delivery log")
+        limit = query.pop("limit")
+        records = self.db.notifications.find(store.log_query(query, grid)).sort("created_at", -1).limit(limit)
+        return schemas.Notification(many=True).dump(list(records))
+
+    @rpc
+    def health(self):
+        return self.probe()
+
+    def _own(self, person_id):
+        refusal = domain.may_read(self.ctx.actor, person_id)
+        if refusal:
+            raise Forbidden(refusal)

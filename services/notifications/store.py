@@ -1,0 +1,89 @@
+"""Collections of the notifications service and the queries over them.
+
+- people:         residents and staff as learned from registry events, with `preferences`
+- posts:          who holds which post in which grid (one current grid_worker per grid)
+- notifications:  the delivery log; one record per (event, recipient, channel), with attempts
+- inbox:          in-app messages (the in_app channel writes here)
+- sms_sent, push_sent: what the local SMS / push gateways would have sent
+- work:           open incidents and visit tasks per staff member, for the morning digest
+"""
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from services.notifications.domain import QUEUED, Person, Post
+
+INDEXES = {
+    "people": [IndexModel([("kind", ASCENDING), ("grid_code", ASCENDING)], name="kind_grid"),
+               IndexModel("household_id", name="household")],
+    "posts": [IndexModel([("grid_code", ASCENDING), ("role", ASCENDING), ("staff_id", ASCENDING)],
+                         unique=True, name="post")],
+    "notifications": [
+        # dedupe: one event -> at most one notification per recipient per channel
+        IndexModel([("event_id", ASCENDING), ("recipient", ASCENDING), ("channel", ASCENDING)],
+                   unique=True, name="once_per_event_recipient_channel"),
+        IndexModel([("status", ASCENDING), ("due_at", ASCENDING)], name="due"),
+        IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING)], name="by_recipient"),
+    ],
+    "inbox": [IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING)], name="by_recipient")],
+    "work": [IndexModel("assignee", name="assignee")],
+}
+
+
+def resolve(db, selectors, known=None):
+    """[(recipient_id, person or None)] for the selectors; `known` overrides by id."""
+    known = known or {}
+    ids = []
+    for selector in selectors:
+        if isinstance(selector, Person):
+            ids.append(selector.id)
+        elif isinstance(selector, Post):
+            ids += [p["staff_id"] for p in db.posts.find({"grid_code": selector.grid_code,
+                                                          "role": selector.role})]
+    ids = list(dict.fromkeys(ids))  # once each, order kept
+    missing = [i for i in ids if i not in known]
+    found = {p["_id"]: p for p in db.people.find({"_id": {"$in": missing}})} if missing else {}
+    return [(i, known.get(i) or found.get(i)) for i in ids]
+
+
+def assign_post(tx, staff_id, role, grid_code):
+    """Record a post; a grid has one current grid worker, so a new one replaces the previous."""
+    if role == "grid_worker":
+        tx.posts.delete_many({"role": role, "grid_code": grid_code, "staff_id": {"$ne": staff_id}})
+    tx.posts.update_one({"grid_code": grid_code, "role": role, "staff_id": staff_id},
+                        {"$set": {"grid_code": grid_code, "role": role, "staff_id": staff_id}},
+                        upsert=True)
+
+
+def save(tx, record):
+    """Insert a notification unless (event, recipient, channel) already has one. True if new."""
+    key = {k: record[k] for k in ("event_id", "recipient", "channel")}
+    result = tx.notifications.update_one(key, {"$setOnInsert": record}, upsert=True)
+    return result.upserted_id is not None
+
+
+def claim(db, notification_id, now, lease):
+    """Take a due, queued notification for one delivery attempt (no other worker will)."""
+    return db.notifications.find_one_and_update(
+        {"_id": notification_id, "status": QUEUED, "due_at": {"$lte": now},
+         "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]},
+        {"$set": {"lease_until": now + lease}},
+    )
+
+
+def due_ids(db, now, limit):
+    return [d["_id"] for d in db.notifications.find({"status": QUEUED, "due_at": {"$lte": now}},
+                                                    projection={"_id": 1}).sort("due_at", 1).limit(limit)]
+
+
+def grid_workers(db):
+    return {p["grid_code"]: p["staff_id"] for p in db.posts.find({"role": "grid_worker"})}
+
+
+LOG_FIELDS = ("event_id", "recipient", "status", "channel", "topic", "grid_code", "household_id")
+
+
+def log_query(filters, grid_code=None):
+    query = {k: filters[k] for k in LOG_FIELDS if filters.get(k) is not None}
+    if grid_code is not None:
+        query["grid_code"] = grid_code
+    return query

@@ -1,0 +1,177 @@
+"""Message templates (消息模板) per event type and language, checked when the service starts.
+
+A template is a (title, body) pair of `str.format` strings whose variables are fields of the
+event's payload as the catalogue declares it (`shared.events.spec(type).schema`). A variable
+that is not a declared field, a template for an unknown event, a missing language or a
+subscribed event without a template is a `TemplateError` raised by `TemplateBook.setup()`:
+the service does not start.
+"""
+
+import string
+from datetime import date, datetime
+
+from nameko.extensions import DependencyProvider
+
+from services.notifications.domain import LANGUAGES, LOCAL_TZ, Message, audience
+from shared import events
+
+TEMPLATES = {
+    "grid_events.incident_dispatched": {
+        "zh-CN": ("新事件待处理：{incident_id}",
+                  "网格{grid_code}有一件{category}事件（{priority}）派给您：{summary}。请在{accept_by}前接单。"),
+        "en": ("New incident for you: {incident_id}",
+               "Grid {grid_code}: a {category} incident ({priority}) is yours: {summary}. "
+               "Please accept it by {accept_by}."),
+    },
+    "grid_events.incident_escalated": {
+        "zh-CN": ("事件已升级：{incident_id}",
+                  "网格{grid_code}的{category}事件已超时（{overdue}），升级至第{level}级：{summary}"),
+        "en": ("Incident escalated: {incident_id}",
+               "Grid {grid_code}: the {category} incident ran out of time ({overdue}) and now "
+               "rests with you (level {level}): {summary}"),
+    },
+    "grid_events.incident_resolved": {
+        "zh-CN": ("您反映的问题已处理",
+                  "您反映的{category}问题（{incident_id}）已处理：{resolution}。请为本次服务评分（1-5分）。"),
+        "en": ("Your report was handled",
+               "The {category} problem you reported ({incident_id}) was handled: {resolution}. "
+               "Please rate the service from 1 to 5."),
+    },
+    "grid_events.visit_task_created": {
+        "zh-CN": ("新走访任务：{task_id}", "请在{due_on}前走访居民{resident_id}（{kind}）。"),
+        "en": ("New visit: {task_id}", "Please visit resident {resident_id} ({kind}) by {due_on}."),
+    },
+    "grid_events.visit_overdue": {
+        "zh-CN": ("走访逾期：{task_id}", "对居民{resident_id}的走访（{kind}）已超过{due_on}，请尽快安排。"),
+        "en": ("Visit overdue: {task_id}",
+               "The visit to resident {resident_id} ({kind}) was due on {due_on}. Please go soon."),
+    },
+    "registry.resident_registered": {
+        "zh-CN": ("欢迎来到阳光社区",
+                  "{name}，您好！您已登记为网格{grid_code}的居民。社区通知将通过此渠道发送给您。"),
+        "en": ("Welcome to the community",
+               "Hello {name}, you are now registered as a resident of grid {grid_code}. "
+               "Community notices will reach you here."),
+    },
+}
+
+# Messages that do not come from a catalogue event: their variables are declared here.
+LOCAL_TEMPLATES = {
+    "notifications.digest": {
+        "fields": ("name", "open", "overdue", "items"),
+        "zh-CN": ("今日待办：{open}项（逾期{overdue}项）", "{name}，早上好。您的待办事项：\n{items}"),
+        "en": ("Today: {open} open ({overdue} overdue)", "Good morning {name}. Your open work:\n{items}"),
+    },
+}
+
+SUBSCRIBED = tuple(TEMPLATES)
+
+
+class TemplateError(Exception):
+    """A template does not fit its event: raised at start, never at send time."""
+
+
+def variables(fmt):
+    """The root names of the `{fields}` a format string uses."""
+    names = set()
+    for _, field_name, _, _ in string.Formatter().parse(fmt):
+        if field_name is not None:
+            root = field_name.split(".", 1)[0].split("[", 1)[0]
+            if not root or root.isdigit():
+                raise TemplateError(f"positional field {{{field_name}}} in {fmt!r}: name the field")
+            names.add(root)
+    return names
+
+
+def check(templates, local_templates=None, subscribed=()):
+    """Every problem with a set of templates, as clear sentences (empty: all good)."""
+    problems = []
+    for event_type, by_language in templates.items():
+        try:
+            event_spec = events.spec(event_type)
+        except events.UnknownEvent:
+            problems.append(f"template for {event_type}: no such event in the catalogue")
+            continue
+        declared = set(event_spec.schema._declared_fields)
+        problems += _check_languages(f"{event_type} v{event_spec.version}", by_language, declared)
+    for name, spec_ in (local_templates or {}).items():
+        problems += _check_languages(name, {k: v for k, v in spec_.items() if k != "fields"},
+                                     set(spec_["fields"]))
+    for event_type in subscribed:
+        if event_type not in templates:
+            problems.append(f"{event_type} is subscribed but has no template")
+    return problems
+
+
+def _check_languages(name, by_language, declared):
+    problems = []
+    for language in LANGUAGES:
+        if language not in by_language:
+            problems.append(f"template {name}: no {language} text")
+    for language, pair in by_language.items():
+        if language not in LANGUAGES:
+            problems.append(f"template {name}[{language}]: unknown language")
+            continue
+        for part, fmt in zip(("title", "body"), pair, strict=True):
+            try:
+                unknown = variables(fmt) - declared
+            except (TemplateError, ValueError) as exc:
+                problems.append(f"template {name}[{language}] {part}: {exc}")
+                continue
+            for var in sorted(unknown):
+                problems.append(f"template {name}[{language}] {part} uses {{{var}}}, which is not a "
+                                f"field of {name} (fields: {', '.join(sorted(declared))})")
+    return problems
+
+
+def _display(value):
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def render(pair, values):
+    shown = {k: _display(v) for k, v in values.items()}
+    return tuple(fmt.format(**shown) for fmt in pair)
+
+
+class Templates:
+    """Checked templates; makes the `Message` for an event."""
+
+    def __init__(self, templates, local_templates):
+        self.templates = templates
+        self.local = local_templates
+
+    def message(self, event):
+        """The Message for a received event, or None if it tells nobody anything."""
+        who = audience(event.type, event.payload)
+        if who is None:
+            return None, None
+        texts = {lang: render(pair, event.payload) for lang, pair in self.templates[event.type].items()}
+        message = Message(event.event_id, event.type, who.topic, who.critical, texts,
+                          grid_code=event.payload.get("grid_code"))
+        return message, who
+
+    def local_texts(self, name, values_by_language):
+        return {lang: render(self.local[name][lang], values_by_language[lang]) for lang in LANGUAGES}
+
+
+class TemplateBook(DependencyProvider):
+    """Checks every template in `setup()`: a broken template stops the service at start."""
+
+    def __init__(self, templates=None, local_templates=None, subscribed=None):
+        self.templates = TEMPLATES if templates is None else templates
+        self.local_templates = LOCAL_TEMPLATES if local_templates is None else local_templates
+        self.subscribed = SUBSCRIBED if subscribed is None else subscribed
+
+    def setup(self):
+        problems = check(self.templates, self.local_templates, self.subscribed)
+        if problems:
+            raise TemplateError(f"{self.container.service_name} cannot start, "
+                                f"{len(problems)} template problem(s):\n  " + "\n  ".join(problems))
+        self.book = Templates(self.templates, self.local_templates)
+
+    def get_dependency(self, worker_ctx):
+        return self.book

@@ -1,0 +1,128 @@
+"""Who hears about what: recipients learned from registry events, messages from grid events."""
+
+from datetime import UTC, date, datetime
+
+from tests.support import queue_depth, wait_until
+
+
+def _known(ndb, *ids):
+    wait_until(lambda: ndb.people.count_documents({"_id": {"$in": list(ids)}}) == len(ids),
+               message=f"people {ids} learned")
+
+
+def _notes(ndb, event_id, count):
+    return wait_until(lambda: (lambda found: found if len(found) >= count else None)(
+        list(ndb.notifications.find({"event_id": event_id}))), message=f"{count} notification(s)")
+
+
+def _staff_of_three_grids(events, ndb):
+    for grid in ("1", "2", "3"):
+        events.staff(f"W{grid}", "grid_worker", grid, phone=f"1380000000{grid}")
+        events.staff(f"S{grid}", "branch_secretary", grid)
+    events.staff("CO1", "community_office", None)
+    events.staff("PD1", "police_desk", None)
+    _known(ndb, "W1", "W2", "W3", "S1", "S2", "S3", "CO1", "PD1")
+    wait_until(lambda: ndb.posts.count_documents({}) == 8)
+
+
+def test_an_incident_dispatched_in_grid_3_reaches_grid_3s_worker_and_no_one_else(service, events, ndb):
+    _staff_of_three_grids(events, ndb)
+
+    dispatched = events.dispatched("INC-1", "W3", "3")
+
+    [note] = _notes(ndb, dispatched["event_id"], 1)
+    wait_until(lambda: ndb.notifications.find_one({"_id": note["_id"], "status": "sent"}))
+    marker = events.dispatched("INC-2", "W1", "1")  # a later event: once it is done, INC-1 is too
+    _notes(ndb, marker["event_id"], 1)
+    assert ndb.notifications.count_documents({"event_id": dispatched["event_id"]}) == 1
+    assert note["recipient"] == "W3" and note["channel"] == "in_app"
+    [message] = list(ndb.inbox.find({"event_id": dispatched["event_id"]}))
+    assert message["recipient"] == "W3" and "INC-1" in message["title"]
+    assert "rubbish piled at the gate" in message["body"] and "20:00" in message["body"]  # local time
+    assert ndb.inbox.count_documents({"recipient": {"$ne": "W3"}, "event_id": dispatched["event_id"]}) == 0
+    assert ndb.sms_sent.count_documents({}) == 0
+
+
+def test_also_police_adds_the_police_desk_and_escalation_reaches_the_next_rung_of_that_grid(
+        service, events, ndb):
+    _staff_of_three_grids(events, ndb)
+
+    with_police = events.dispatched("INC-7", "W3", "3", also_police=True)
+    to_secretary = events.emit("grid_events.incident_escalated", {
+        "incident_id": "INC-7", "grid_code": "3", "category": "sanitation", "level": 1,
+        "rung": "branch_secretary", "overdue": "accept", "summary": "rubbish piled at the gate"})
+    to_office = events.emit("grid_events.incident_escalated", {
+        "incident_id": "INC-7", "grid_code": "3", "category": "sanitation", "level": 2,
+        "rung": "community_office", "overdue": "overall", "summary": "rubbish piled at the gate"})
+
+    assert sorted(n["recipient"] for n in _notes(ndb, with_police["event_id"], 2)) == ["PD1", "W3"]
+    assert [n["recipient"] for n in _notes(ndb, to_secretary["event_id"], 1)] == ["S3"]
+    assert [n["recipient"] for n in _notes(ndb, to_office["event_id"], 1)] == ["CO1"]
+    wait_until(lambda: ndb.notifications.count_documents({"status": "sent"}) == 4)
+    assert ndb.notifications.count_documents({}) == 4
+
+
+def test_a_new_grid_worker_replaces_the_previous_one_for_unassigned_visits(service, events, ndb):
+    events.staff("W3", "grid_worker", "3")
+    _known(ndb, "W3")
+    events.staff("W3B", "grid_worker", "3")
+    _known(ndb, "W3B")
+    wait_until(lambda: ndb.posts.find_one({"staff_id": "W3B"}))
+
+    task = events.emit("grid_events.visit_task_created", {
+        "task_id": "VT-1", "kind": "moved_in", "resident_id": "R1", "grid_code": "3",
+        "due_on": date(2026, 11, 9)})
+
+    [note] = _notes(ndb, task["event_id"], 1)
+    assert note["recipient"] == "W3B" and note["topic"] == "visit"
+    assert list(ndb.posts.find({"role": "grid_worker", "grid_code": "3"}, {"_id": 0})) == [
+        {"grid_code": "3", "role": "grid_worker", "staff_id": "W3B"}]
+
+
+def test_a_redelivered_event_sends_nothing_twice(service, events, ndb, config):
+    events.resident("R1", phone="13900000001")
+    _known(ndb, "R1")
+    resolved = events.envelope("grid_events.incident_resolved", {
+        "incident_id": "INC-3", "grid_code": "3", "category": "noise", "resolution": "talked to them",
+        "reporter_resident_id": "R1"})
+
+    events.publish(resolved)
+    events.publish(resolved)  # the same event_id again, as a redelivery brings it
+    marker = events.resident("R2", phone="13900000002")  # queued behind: once welcomed, all is done
+    _notes(ndb, marker["event_id"], 1)
+    wait_until(lambda: queue_depth(config, "evt-grid_events-incident_resolved--notifications"
+                                           ".on_incident_resolved") == 0)
+    wait_until(lambda: ndb.sms_sent.count_documents({"to": "13900000002"}) == 1)
+
+    [note] = list(ndb.notifications.find({"event_id": resolved["event_id"]}))
+    assert note["status"] == "sent" and note["attempt_count"] == 1 and note["topic"] == "rating"
+    assert ndb.sms_sent.count_documents({"title": "您反映的问题已处理"}) == 1
+    assert "请为本次服务评分" in ndb.sms_sent.find_one({"_id": note["_id"]})["text"]
+
+
+def test_moved_out_and_dead_residents_are_not_messaged(service, events, ndb):
+    events.resident("R1", phone="13900000001")
+    events.resident("R2", phone="13900000002")
+    _known(ndb, "R1", "R2")
+    events.emit("registry.resident_moved_out", {"resident_id": "R1", "household_id": "H-R1",
+                                                "grid_code": "3", "moved_out_on": date(2026, 11, 1)})
+    events.emit("registry.resident_died", {"resident_id": "R2", "household_id": "H-R2",
+                                           "grid_code": "3", "died_on": date(2026, 11, 1)})
+    wait_until(lambda: ndb.people.count_documents({"status": {"$in": ["moved_out", "died"]}}) == 2)
+    sms_before = ndb.sms_sent.count_documents({})
+
+    for rid in ("R1", "R2"):
+        resolved = events.emit("grid_events.incident_resolved", {
+            "incident_id": f"INC-{rid}", "grid_code": "3", "category": "noise",
+            "resolution": "done", "reporter_resident_id": rid})
+        [note] = _notes(ndb, resolved["event_id"], 1)
+        assert note["status"] == "suppressed"
+        assert note["reason"] in ("recipient is moved_out", "recipient is died")
+    assert ndb.sms_sent.count_documents({}) == sms_before
+
+
+def test_an_unknown_recipient_is_logged_as_suppressed(service, events, ndb):
+    dispatched = events.dispatched("INC-9", "NOBODY", "3")
+    [note] = _notes(ndb, dispatched["event_id"], 1)
+    assert (note["status"], note["reason"]) == ("suppressed", "unknown recipient")
+    assert note["created_at"] <= datetime.now(UTC)
