@@ -25,7 +25,7 @@ class Notifier:
         self.db = db
         self.templates = templates
         self.providers = providers
-        self.retry = tuple(config.get("NOTIFY_RETRY_SECONDS") or domain.DEFAULT_RETRY_SECONDS)
+        self.retry = tuple(config.get("NOTIFY_RETRY_SECONDS", domain.DEFAULT_RETRY_SECONDS))
         self.lease = timedelta(seconds=float(config.get("NOTIFY_LEASE_SECONDS", 120)))
         self.batch = int(config.get("NOTIFY_RELEASE_BATCH", 500))
         self.digest_hour = int(config.get("NOTIFY_DIGEST_HOUR", 7))
