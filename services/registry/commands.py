@@ -1,0 +1,448 @@
+"""The registry's commands: load what the rule needs, ask the domain, write state + events in one
+transaction. Registrations are written batch-first: a single registration is a batch of one, so
+bulk imports (the demo community) get exactly the same validation.
+
+Each function takes `db` (the service's `Database`), `today` (community local date), `now` and
+`actor`; refusals raise before the transaction, so a refused command writes nothing.
+"""
+
+from services.registry import domain, store
+from shared.errors import Conflict, InvalidInput, NotFound, invalid
+
+
+class BatchErrors:
+    """Collects per-item refusals; a batch of one reports plain field names."""
+
+    def __init__(self, size):
+        self.size = size
+        self.fields = {}
+
+    def add(self, index, exc):
+        prefix = "" if self.size == 1 else f"items.{index}."
+        for field, reasons in exc.fields.items():
+            self.fields.setdefault(prefix + field, []).extend(reasons)
+
+    def check(self, message):
+        if self.fields:
+            raise InvalidInput(message, self.fields)
+
+
+def resident_ids_in(collection, resident_ids):
+    """Which of `resident_ids` have a document in `collection`."""
+    found = collection.find({"resident_id": {"$in": list(resident_ids)}}, {"resident_id": 1})
+    return {d["resident_id"] for d in found}
+
+
+# --- grids ----------------------------------------------------------------------------------
+
+def define_grid(db, grid):
+    owners = store.grid_owners(db, grid["buildings"])
+    domain.check_grid_definition(grid["code"], grid["buildings"], owners)
+    with db.transaction() as tx:
+        tx.grids.update_one({"code": grid["code"]},
+                            {"$set": {"name": grid["name"], "buildings": grid["buildings"]}},
+                            upsert=True)
+    return grid
+
+
+# --- households -----------------------------------------------------------------------------
+
+def register_households(db, items, actor):
+    errors = BatchErrors(len(items))
+    grids = store.grids_of_buildings(db, [i["building"] for i in items])
+    landlord_ids = {i["landlord_household_id"] for i in items if i.get("landlord_household_id")}
+    landlords = {h["household_id"]: h
+                 for h in db.households.find({"household_id": {"$in": list(landlord_ids)}})}
+    for index, item in enumerate(items):
+        try:
+            grid = domain.grid_for_building(item["building"], grids.get(item["building"]))
+            domain.check_can_write(actor, grid["code"])
+            landlord_id = item.get("landlord_household_id")
+            if landlord_id and landlord_id not in landlords:
+                raise invalid("landlord_household_id", f"unknown household {landlord_id!r}")
+            domain.check_household(item["kind"], landlords.get(landlord_id))
+        except InvalidInput as exc:
+            errors.add(index, exc)
+    errors.check("households refused")
+
+    by_grid = {}
+    for item in items:
+        by_grid.setdefault(grids[item["building"]]["code"], []).append(item)
+    ids = {}
+    for grid_code, group in by_grid.items():
+        first = store.allocate(db, f"household:{grid_code}", len(group))
+        for item, household_id in zip(group, store.household_ids(grid_code, first, len(group)), strict=True):
+            ids[id(item)] = household_id
+    docs = [{"household_id": ids[id(item)], "grid_code": grids[item["building"]]["code"],
+             "building": item["building"], "unit": item.get("unit"), "room": item["room"],
+             "kind": item["kind"], "landlord_household_id": item.get("landlord_household_id"),
+             "head_resident_id": None}
+            for item in items]
+    with db.transaction() as tx:
+        tx.households.insert_many([dict(d) for d in docs])
+        tx.emit_many("registry.household_registered",
+                     [{k: d[k] for k in ("household_id", "grid_code", "building", "unit", "room", "kind",
+                                         "landlord_household_id")} for d in docs])
+    return [store.household_view(d) for d in docs]
+
+
+# --- residents ------------------------------------------------------------------------------
+
+def _resident_doc(item, today, now):
+    id_number, birth_date, sex = domain.parse_id_number(item["id_number"], today)
+    phone = domain.normalise_phone(item.get("phone"))
+    tags = domain.check_tags(item.get("tags") or [])
+    registered_on, expires_on = domain.residence_dates(item["residence_type"], item.get("registered_on"),
+                                                       item.get("expires_on"), today)
+    return {"name": item["name"].strip(), "id_number": id_number,
+            "birth_date": domain.as_datetime(birth_date),
+            "sex": sex, "phone": phone, "email": item.get("email"), "language": item.get("language", "zh-CN"),
+            "household_id": item["household_id"], "residence_type": item["residence_type"],
+            "registered_on": domain.as_datetime(registered_on), "expires_on": domain.as_datetime(expires_on),
+            "status": domain.ACTIVE, "tags": tags, "head_of_household": bool(item.get("head_of_household")),
+            "created_at": now}
+
+
+def register_residents(db, items, actor, today, now):
+    errors = BatchErrors(len(items))
+    households = {h["household_id"]: h for h in db.households.find(
+        {"household_id": {"$in": list({i["household_id"] for i in items})}})}
+    docs, seen = [], {}
+    for index, item in enumerate(items):
+        try:
+            doc = _resident_doc(item, today, now)
+            household = households.get(doc["household_id"])
+            if household is None:
+                raise invalid("household_id", f"unknown household {doc['household_id']!r}")
+            domain.check_can_write(actor, household["grid_code"])
+            if doc["id_number"] in seen:
+                raise invalid("id_number", f"listed twice in this batch (item {seen[doc['id_number']]})")
+            seen[doc["id_number"]] = index
+            doc["grid_code"] = household["grid_code"]
+            docs.append(doc)
+        except InvalidInput as exc:
+            errors.add(index, exc)
+    errors.check("residents refused")
+    taken = {r["id_number"] for r in db.residents.find({"id_number": {"$in": list(seen)}}, {"id_number": 1})}
+    for index, doc in enumerate(docs):
+        if doc["id_number"] in taken:
+            errors.add(index, invalid("id_number", "already registered"))
+    errors.check("residents refused")
+
+    first = store.allocate(db, "resident", len(docs))
+    for doc, resident_id in zip(docs, store.resident_ids(first, len(docs)), strict=True):
+        doc["resident_id"] = resident_id
+    heads = {d["household_id"]: d["resident_id"] for d in docs if d["head_of_household"]}
+    with db.transaction() as tx:
+        tx.residents.insert_many([dict(d) for d in docs])
+        for household_id, resident_id in heads.items():
+            tx.residents.update_many({"household_id": household_id, "head_of_household": True,
+                                      "resident_id": {"$ne": resident_id}},
+                                     {"$set": {"head_of_household": False}})
+            tx.households.update_one({"household_id": household_id},
+                                     {"$set": {"head_resident_id": resident_id}})
+        tx.emit_many("registry.resident_registered", [{
+            "resident_id": d["resident_id"], "household_id": d["household_id"], "grid_code": d["grid_code"],
+            "name": d["name"], "sex": d["sex"], "birth_date": domain.as_date(d["birth_date"]),
+            "residence_type": d["residence_type"], "tags": d["tags"], "phone": d["phone"],
+            "email": d["email"], "language": d["language"]} for d in docs])
+    return docs
+
+
+def load_resident(db, resident_id):
+    resident = db.residents.find_one({"resident_id": resident_id})
+    if resident is None:
+        raise NotFound(f"no resident {resident_id}", {"resident_id": ["unknown resident"]})
+    return resident
+
+
+def update_resident(db, request, actor, today):
+    resident = load_resident(db, request.pop("resident_id"))
+    domain.check_can_write(actor, resident["grid_code"])
+    if resident["status"] != domain.ACTIVE:
+        raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
+    if "phone" in request:
+        request["phone"] = domain.normalise_phone(request["phone"])
+    if "tags" in request:
+        request["tags"] = domain.check_tags(request["tags"])
+    if "name" in request:
+        request["name"] = request["name"].strip()
+    grid_code = resident["grid_code"]
+    if "household_id" in request and request["household_id"] != resident["household_id"]:
+        household = db.households.find_one({"household_id": request["household_id"]})
+        if household is None:
+            raise invalid("household_id", f"unknown household {request['household_id']!r}")
+        domain.check_can_write(actor, household["grid_code"])
+        grid_code = household["grid_code"]
+    residence_type = request.get("residence_type", resident["residence_type"])
+    registered_on = request.get("registered_on", domain.as_date(resident.get("registered_on")))
+    expires_on = (request["expires_on"] if "expires_on" in request
+                  else domain.as_date(resident.get("expires_on")))
+    if residence_type == "registered" and "expires_on" not in request:
+        expires_on = None  # becoming a registered resident ends the floating registration
+        if resident.get("expires_on") is not None:
+            request["expires_on"] = None
+    domain.residence_dates(residence_type, registered_on, expires_on, today)
+
+    changes = domain.resident_changes(resident, request)
+    if grid_code != resident["grid_code"]:
+        changes["grid_code"] = grid_code
+    if not changes:
+        return resident, {}
+    stored = {k: (domain.as_datetime(v) if k in ("registered_on", "expires_on") else v)
+              for k, v in changes.items()}
+    with db.transaction() as tx:
+        tx.residents.update_one({"resident_id": resident["resident_id"]}, {"$set": stored})
+        if changes.get("head_of_household"):
+            tx.residents.update_many({"household_id": request.get("household_id", resident["household_id"]),
+                                      "resident_id": {"$ne": resident["resident_id"]}},
+                                     {"$set": {"head_of_household": False}})
+            tx.households.update_one({"household_id": request.get("household_id", resident["household_id"])},
+                                     {"$set": {"head_resident_id": resident["resident_id"]}})
+        tx.emit("registry.resident_updated", {"resident_id": resident["resident_id"], "grid_code": grid_code,
+                                              "changes": domain.event_changes(changes)})
+    resident.update(stored)
+    return resident, changes
+
+
+def depart(db, resident_id, on, kind, actor, today):
+    """Moving out (`moved_out`) or death (`deceased`): the record stays, its status changes."""
+    resident = load_resident(db, resident_id)
+    domain.check_can_write(actor, resident["grid_code"])
+    field, status, event = {"moved_out": ("moved_out_on", domain.MOVED_OUT, "registry.resident_moved_out"),
+                            "deceased": ("died_on", domain.DECEASED, "registry.resident_died")}[kind]
+    domain.check_departure(resident, on, field, today)
+    update = {"status": status, field: domain.as_datetime(on)}
+    with db.transaction() as tx:
+        result = tx.residents.update_one({"resident_id": resident_id, "status": domain.ACTIVE},
+                                         {"$set": update})
+        if result.modified_count != 1:  # a concurrent departure won
+            raise Conflict("resident is no longer active", {"resident_id": ["status changed"]})
+        tx.emit(event, {"resident_id": resident_id, "household_id": resident["household_id"],
+                        "grid_code": resident["grid_code"], field: on})
+    resident.update(update)
+    return resident
+
+
+def flag_difficulty(db, request, actor, now):
+    """Record that a resident is in difficulty (tag `in_difficulty` + the reason).
+
+    Every consumer learns it through `registry.resident_updated` (changes: tags); if the resident
+    is a party member, `registry.party_member_in_difficulty` also announces the must-visit.
+    Flagging someone already flagged changes nothing and emits nothing."""
+    resident = load_resident(db, request["resident_id"])
+    domain.check_can_write(actor, resident["grid_code"])
+    if resident["status"] != domain.ACTIVE:
+        raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
+    if domain.IN_DIFFICULTY in resident.get("tags", []):
+        return resident, False, False
+    party_member = db.party_members.find_one({"resident_id": resident["resident_id"]}) is not None
+    tags = sorted(set(resident.get("tags", [])) | {domain.IN_DIFFICULTY})
+    difficulty = {"reason": request["reason"], "flagged_at": now, "by": (actor or {}).get("id")}
+    with db.transaction() as tx:
+        tx.residents.update_one({"resident_id": resident["resident_id"]},
+                                {"$set": {"tags": tags, "difficulty": difficulty}})
+        tx.emit("registry.resident_updated", {"resident_id": resident["resident_id"],
+                                              "grid_code": resident["grid_code"], "changes": {"tags": tags}})
+        if party_member:
+            tx.emit("registry.party_member_in_difficulty", {
+                "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
+                "reason": request["reason"]})
+    resident.update({"tags": tags, "difficulty": difficulty})
+    return resident, True, party_member
+
+
+def record_full_read(db, resident, actor, reason, now, correlation_id):
+    with db.transaction() as tx:
+        tx.full_reads.insert_one({"resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
+                                  "actor": actor, "reason": reason.strip(), "at": now,
+                                  "correlation_id": correlation_id})
+
+
+# --- the 60th birthday ----------------------------------------------------------------------
+
+def turned_60_candidates(db, today):
+    earliest, latest = domain.turned_60_window(today)
+    return list(db.residents.find({"status": domain.ACTIVE,
+                                   "birth_date": {"$gt": domain.as_datetime(earliest),
+                                                  "$lte": domain.as_datetime(latest)}},
+                                  {"resident_id": 1, "grid_code": 1, "birth_date": 1}))
+
+
+def milestone_key(resident_id):
+    return f"turned_60:{resident_id}"
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+def assign_grid_staff(db, request, now):
+    request["phone"] = domain.normalise_phone(request["phone"])
+    grid_code = request["grid_code"]
+    grid_exists = grid_code is None or db.grids.find_one({"code": grid_code}, {"_id": 1}) is not None
+    domain.check_staff_post(request["role"], grid_code, grid_exists)
+    if request.get("resident_id"):
+        if db.residents.find_one({"resident_id": request["resident_id"]}, {"_id": 1}) is None:
+            raise invalid("resident_id", f"unknown resident {request['resident_id']!r}")
+    staff_id = request.get("staff_id") or f"ST-{store.allocate(db, 'staff'):04d}"
+    doc = {"staff_id": staff_id, "role": request["role"], "grid_code": grid_code, "name": request["name"],
+           "phone": request["phone"], "email": request.get("email"), "language": request["language"],
+           "resident_id": request.get("resident_id"), "active": True, "assigned_at": now}
+    with db.transaction() as tx:
+        if request["role"] == "grid_worker":  # one current grid worker per grid: the new one replaces
+            tx.staff.update_many({"grid_code": grid_code, "role": "grid_worker", "active": True,
+                                  "staff_id": {"$ne": staff_id}},
+                                 {"$set": {"active": False, "ended_at": now}})
+        tx.staff.update_one({"staff_id": staff_id}, {"$set": doc}, upsert=True)
+        tx.emit("registry.grid_staff_assigned", {k: doc[k] for k in (
+            "staff_id", "grid_code", "role", "name", "resident_id", "phone", "email", "language")})
+    return doc
+
+
+# --- party organisation ---------------------------------------------------------------------
+
+def define_party_unit(db, unit):
+    parent = db.party_units.find_one({"code": unit["parent_code"]}) if unit["parent_code"] else None
+    if unit["parent_code"] and parent is None:
+        raise invalid("parent_code", f"unknown party unit {unit['parent_code']!r}")
+    domain.check_party_unit(unit["level"], parent)
+    if unit["grid_code"] and db.grids.find_one({"code": unit["grid_code"]}, {"_id": 1}) is None:
+        raise invalid("grid_code", f"unknown grid {unit['grid_code']!r}")
+    with db.transaction() as tx:
+        tx.party_units.update_one({"code": unit["code"]}, {"$set": dict(unit)}, upsert=True)
+    return unit
+
+
+def register_party_members(db, items, today, now):
+    """Party members' registration cards. The branch code is recorded as given (the party
+    organisation may be entered after its members); `list_party_units` shows what is defined."""
+    errors = BatchErrors(len(items))
+    ids = [i["resident_id"] for i in items]
+    residents = {r["resident_id"]: r for r in db.residents.find({"resident_id": {"$in": ids}})}
+    members = resident_ids_in(db.party_members, ids)
+    seen = set()
+    for index, item in enumerate(items):
+        try:
+            resident = residents.get(item["resident_id"])
+            if resident is None:
+                raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+            if item["resident_id"] in members or item["resident_id"] in seen:
+                raise Conflict("already a registered party member", {"resident_id": ["already registered"]})
+            seen.add(item["resident_id"])
+            domain.check_party_member(resident, item["joined_on"], item.get("transferred_in_on"), today)
+        except (InvalidInput, Conflict) as exc:
+            if len(items) == 1:
+                raise
+            errors.add(index, exc)
+    errors.check("party members refused")
+    docs = [{"resident_id": i["resident_id"], "grid_code": residents[i["resident_id"]]["grid_code"],
+             "branch_code": i["branch_code"], "joined_on": domain.as_datetime(i["joined_on"]),
+             "transferred_in_on": domain.as_datetime(i.get("transferred_in_on")),
+             "posts": i.get("posts") or [], "registered_at": now} for i in items]
+    with db.transaction() as tx:
+        tx.party_members.insert_many([dict(d) for d in docs])
+        tx.residents.update_many({"resident_id": {"$in": ids}}, {"$addToSet": {"tags": domain.PARTY_MEMBER}})
+        tx.emit_many("registry.party_member_registered", [{
+            "resident_id": d["resident_id"], "grid_code": d["grid_code"], "branch_code": d["branch_code"],
+            "joined_on": domain.as_date(d["joined_on"]),
+            "transferred_in_on": domain.as_date(d["transferred_in_on"])} for d in docs])
+    return docs
+
+
+def party_member_view(doc):
+    return {"resident_id": doc["resident_id"], "grid_code": doc["grid_code"],
+            "branch_code": doc["branch_code"],
+            "joined_on": domain.as_date(doc["joined_on"]).isoformat(),
+            "transferred_in_on": (domain.as_date(doc["transferred_in_on"]).isoformat()
+                                  if doc.get("transferred_in_on") else None),
+            "posts": doc.get("posts", [])}
+
+
+# --- shareholders ---------------------------------------------------------------------------
+
+def enroll_shareholders(db, items, actor, now):
+    errors = BatchErrors(len(items))
+    ids = [i["resident_id"] for i in items]
+    residents = {r["resident_id"]: r
+                 for r in db.residents.find({"resident_id": {"$in": ids}}, {"resident_id": 1, "status": 1})}
+    enrolled = resident_ids_in(db.shareholders, ids)
+    seen = set()
+    for index, item in enumerate(items):
+        try:
+            resident = residents.get(item["resident_id"])
+            if resident is None:
+                raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+            if resident["status"] != domain.ACTIVE:
+                raise Conflict("resident is not active", {"resident_id": [f"status {resident['status']}"]})
+            if item["resident_id"] in enrolled or item["resident_id"] in seen:
+                raise Conflict("already a shareholder", {"resident_id": ["already a shareholder"]})
+            seen.add(item["resident_id"])
+        except (InvalidInput, Conflict) as exc:
+            if len(items) == 1:
+                raise
+            errors.add(index, exc)
+    errors.check("shareholders refused")
+    first = store.allocate(db, "shareholder", len(items))
+    docs = [{"shareholder_id": f"SH-{first + n:05d}", "resident_id": i["resident_id"], "group": i["group"],
+             "shares": i["shares"], "status": "active", "enrolled_at": now} for n, i in enumerate(items)]
+    who = (actor or {}).get("id")
+    with db.transaction() as tx:
+        tx.shareholders.insert_many([dict(d) for d in docs])
+        tx.shareholder_history.insert_many([{
+            "shareholder_id": d["shareholder_id"], "at": now, "by": who, "reason": "enrolled",
+            "before": None, "after": {k: d[k] for k in domain.SHAREHOLDING_FIELDS}} for d in docs])
+        tx.emit_many("registry.shareholder_enrolled", [{k: d[k] for k in (
+            "shareholder_id", "resident_id", "group", "shares")} for d in docs])
+    return docs
+
+
+def change_shares(db, request, actor, now):
+    current = db.shareholders.find_one({"shareholder_id": request["shareholder_id"]})
+    if current is None:
+        raise NotFound(f"no shareholder {request['shareholder_id']}", {"shareholder_id": ["unknown"]})
+    before, after = domain.shareholding_change(current, request)
+    with db.transaction() as tx:
+        result = tx.shareholders.update_one({"shareholder_id": current["shareholder_id"],
+                                             **{k: current[k] for k in before}}, {"$set": after})
+        if result.modified_count != 1:
+            raise Conflict("the shareholding changed meanwhile", {"shareholder_id": ["changed, retry"]})
+        tx.shareholder_history.insert_one({"shareholder_id": current["shareholder_id"], "at": now,
+                                           "by": (actor or {}).get("id"), "reason": request["reason"],
+                                           "before": before, "after": after})
+        tx.emit("registry.shareholder_changed", {"shareholder_id": current["shareholder_id"],
+                                                 "resident_id": current["resident_id"], "before": before,
+                                                 "after": after, "reason": request["reason"]})
+    current.update(after)
+    return current, before, after
+
+
+def shareholder_view(doc, name=None):
+    view = {k: doc[k] for k in ("shareholder_id", "resident_id", "group", "shares", "status")}
+    if name is not None:
+        view["name"] = name
+    return view
+
+
+# --- organisations --------------------------------------------------------------------------
+
+def register_organisation(db, request, now):
+    members = sorted(set(request["members"]))
+    if members:
+        known = resident_ids_in(db.residents, members)
+        unknown = [m for m in members if m not in known]
+        if unknown:
+            raise invalid("members", f"unknown residents {unknown}")
+    if db.organisations.find_one({"kind": request["kind"], "name": request["name"]}, {"_id": 1}):
+        raise Conflict("an organisation of this name exists", {"name": ["already registered"]})
+    org_id = f"ORG-{store.allocate(db, 'organisation'):03d}"
+    doc = {"org_id": org_id, **request, "members": members, "registered_at": now,
+           "agreement_on": domain.as_datetime(request.get("agreement_on"))}
+    with db.transaction() as tx:
+        tx.organisations.insert_one(dict(doc))
+    return doc
+
+
+def organisation_view(doc):
+    view = {k: doc.get(k) for k in ("org_id", "kind", "name", "category", "contact_name", "members")}
+    agreement_on = domain.as_date(doc.get("agreement_on"))
+    view["agreement_on"] = agreement_on.isoformat() if agreement_on else None
+    return view

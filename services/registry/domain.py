@@ -1,0 +1,375 @@
+"""The registry's rules, without I/O: identity numbers, phones, ages, masking, who may see what,
+and the small state machines of residents, staff posts and shareholdings.
+
+Every function here is pure: the service loads documents, asks the domain, and writes in one
+transaction. Refusals are `shared.errors` exceptions naming the field.
+"""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+from shared.errors import Conflict, Forbidden, InvalidInput, invalid
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # community local time: dates of birth, moves, deaths
+
+ACTIVE, MOVED_OUT, DECEASED = "active", "moved_out", "deceased"
+RESIDENT_STATUSES = (ACTIVE, MOVED_OUT, DECEASED)
+HOUSEHOLD_KINDS = ("owner", "rented_out", "tenant")
+ELDERLY_AGE = 60
+ADULT_AGE = 18
+TURNED_60_CATCH_UP_DAYS = 31  # a 60th birthday missed while the service was down is still announced
+
+# Four levels of the party organisation (党组织), top down.
+PARTY_LEVELS = ("committee", "general_branch", "joint_branch", "party_group")
+PARTY_PARENT_LEVEL = {"general_branch": "committee", "joint_branch": "general_branch",
+                      "party_group": "joint_branch"}
+
+SHAREHOLDER_STATUSES = ("active", "suspended", "withdrawn")
+ORGANISATION_KINDS = ("co_building_unit", "social_organisation", "volunteer_team")
+
+# Roles that see every resident; grid workers see their own grid, residents themselves only.
+READ_ALL_ROLES = ("admin", "community_office", "police_desk")
+WRITE_ALL_ROLES = ("admin", "community_office")
+
+TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+IN_DIFFICULTY = "in_difficulty"
+PARTY_MEMBER = "party_member"
+
+
+# --- time -------------------------------------------------------------------------------------
+
+def local_today(now):
+    """The community's calendar date at the aware instant `now`."""
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def years_before(day, years):
+    """The same calendar day `years` earlier (29 February falls back to the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def age_on(birth_date, day):
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def age_group(age):
+    """Derived, never stored: child (under 18), adult, elderly (60+)."""
+    if age < ADULT_AGE:
+        return "child"
+    return "elderly" if age >= ELDERLY_AGE else "adult"
+
+
+def birth_date_range(today, age_min=None, age_max=None):
+    """Birth dates of people aged between age_min and age_max (inclusive) on `today`:
+    (earliest exclusive, latest inclusive), each None when unbounded."""
+    latest = years_before(today, age_min) if age_min is not None else None
+    earliest = years_before(today, age_max + 1) if age_max is not None else None
+    return earliest, latest
+
+
+def turned_60_window(today):
+    """Birth dates whose 60th birthday fell on or before today and within the catch-up window:
+    (earliest exclusive, latest inclusive). Older people did not *reach* 60 now."""
+    latest = years_before(today, ELDERLY_AGE)
+    return latest - timedelta(days=TURNED_60_CATCH_UP_DAYS), latest
+
+
+def as_datetime(day):
+    """Dates are stored as UTC midnights (BSON has no date type)."""
+    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def as_date(value):
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return value.date()
+
+
+# --- identity and contact -------------------------------------------------------------------
+
+def parse_id_number(raw, today):
+    """Validate a resident ID number (GB 11643) and derive what it encodes.
+
+    Returns (id_number, birth_date, sex); raises InvalidInput on field "id_number"."""
+    number = ric.compact(raw or "")
+    try:
+        ric.validate(number)
+    except ric.InvalidChecksum:
+        raise invalid("id_number", "wrong check digit") from None
+    except ric.InvalidLength:
+        raise invalid("id_number", "must be 18 characters") from None
+    except ric.InvalidFormat:
+        raise invalid("id_number", "the first 17 characters must be digits") from None
+    except (StdnumError, KeyError):  # an impossible birth date or an unknown region code
+        # (stdnum raises a bare KeyError for some province-level region codes)
+        try:
+            ric.get_birth_date(number)
+        except StdnumError:
+            raise invalid("id_number", "impossible birth date") from None
+        raise invalid("id_number", "unknown region code") from None
+    birth_date = ric.get_birth_date(number)
+    if birth_date > today:
+        raise invalid("id_number", "birth date in the future")
+    sex = "M" if int(number[16]) % 2 else "F"
+    return number, birth_date, sex
+
+
+def normalise_phone(raw, field="phone"):
+    """A Chinese phone number, as national digits ('13812345678', '059522345678')."""
+    if raw is None or raw == "":
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        raise invalid(field, "not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed) or parsed.country_code != 86:
+        raise invalid(field, "not a valid Chinese phone number")
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return re.sub(r"\D", "", national)
+
+
+def check_tags(tags):
+    bad = [t for t in tags if not TAG_PATTERN.match(t)]
+    if bad:
+        raise invalid("tags", f"tags are lowercase words with underscores: {bad}")
+    return sorted(set(tags))
+
+
+# --- masking --------------------------------------------------------------------------------
+
+def mask_id_number(number):
+    return None if not number else number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def mask_phone(phone):
+    return None if not phone else "*" * (len(phone) - 4) + phone[-4:]
+
+
+def mask_email(email):
+    if not email:
+        return None
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _iso(value):
+    value = as_date(value)
+    return value.isoformat() if value else None
+
+
+def resident_view(doc, today, full=False):
+    """What a caller sees of a resident: masked personal data unless `full`."""
+    birth_date = as_date(doc["birth_date"])
+    age = age_on(birth_date, today)
+    view = {
+        "resident_id": doc["resident_id"],
+        "name": doc["name"],
+        "id_number": doc["id_number"] if full else mask_id_number(doc["id_number"]),
+        "phone": doc.get("phone") if full else mask_phone(doc.get("phone")),
+        "email": doc.get("email") if full else mask_email(doc.get("email")),
+        "language": doc.get("language", "zh-CN"),
+        "household_id": doc["household_id"],
+        "grid_code": doc["grid_code"],
+        "head_of_household": doc.get("head_of_household", False),
+        "birth_date": birth_date.isoformat(),
+        "sex": doc["sex"],
+        "age": age,
+        "age_group": age_group(age),
+        "residence_type": doc["residence_type"],
+        "registered_on": _iso(doc.get("registered_on")),
+        "expires_on": _iso(doc.get("expires_on")),
+        "status": doc["status"],
+        "moved_out_on": _iso(doc.get("moved_out_on")),
+        "died_on": _iso(doc.get("died_on")),
+        "tags": doc.get("tags", []),
+        "masked": not full,
+    }
+    if doc.get("difficulty"):
+        view["difficulty_reason"] = doc["difficulty"]["reason"]
+    return view
+
+
+# --- who may see and do what ----------------------------------------------------------------
+
+def role_of(actor):
+    return (actor or {}).get("role")
+
+
+def check_can_read_resident(actor, resident, full):
+    """Raises Forbidden unless `actor` may read `resident` (in full when `full`).
+
+    No actor is a system call from another service: masked reads only."""
+    role = role_of(actor)
+    if actor is None:
+        if full:
+            raise Forbidden("a system call sees masked records only", {"full": ["not allowed"]})
+        return
+    if role in READ_ALL_ROLES:
+        return
+    if role == "grid_worker" and actor.get("grid") and actor.get("grid") == resident["grid_code"]:
+        return
+    if role == "resident" and actor.get("id") == resident["resident_id"]:
+        return
+    raise Forbidden("you may not see this resident", {"resident_id": ["outside your scope"]})
+
+
+def scope_grid_filter(actor, requested_grid):
+    """The grid a resident search is limited to, or None for every grid; Forbidden if out of scope."""
+    role = role_of(actor)
+    if actor is None or role in READ_ALL_ROLES:
+        return requested_grid
+    if role == "grid_worker" and actor.get("grid"):
+        if requested_grid not in (None, actor["grid"]):
+            raise Forbidden("a grid worker searches their own grid", {"grid_code": ["outside your grid"]})
+        return actor["grid"]
+    raise Forbidden("you may not search residents", {"actor": [f"role {role!r} may not search"]})
+
+
+def check_can_write(actor, grid_code=None):
+    """Registrations: admin, community office and system calls anywhere; a grid worker in their grid."""
+    role = role_of(actor)
+    if actor is None or role in WRITE_ALL_ROLES:
+        return
+    if role == "grid_worker" and grid_code is not None and actor.get("grid") == grid_code:
+        return
+    raise Forbidden("you may not change the register here", {"actor": [f"role {role!r} not allowed"]})
+
+
+def check_can_administer(actor):
+    """Grids, staff posts, party organisation, shareholders, organisations: the office only."""
+    if actor is None or role_of(actor) in WRITE_ALL_ROLES:
+        return
+    raise Forbidden("only the community office may do this", {"actor": [f"role {role_of(actor)!r}"]})
+
+
+def check_full_read(full, reason):
+    if full and not (reason or "").strip():
+        raise invalid("reason", "a full read must state its reason")
+
+
+# --- grids and addresses --------------------------------------------------------------------
+
+def check_grid_definition(code, buildings, owners):
+    """`owners`: {building: grid code} of buildings already in some grid."""
+    taken = sorted(b for b in buildings if owners.get(b) not in (None, code))
+    if taken:
+        raise Conflict("buildings belong to another grid",
+                       {"buildings": [f"{b} is in grid {owners[b]}" for b in taken]})
+    if len(set(buildings)) != len(buildings):
+        raise invalid("buildings", "listed twice")
+
+
+def grid_for_building(building, grid):
+    if grid is None:
+        raise invalid("building", f"address outside every grid: building {building!r}")
+    return grid
+
+
+def check_household(kind, landlord):
+    """`landlord`: the landlord household document, None if absent or not given."""
+    if landlord is not None and kind != "tenant":
+        raise invalid("landlord_household_id", "only a tenant household has a landlord")
+    if landlord is not None and landlord["kind"] not in ("owner", "rented_out"):
+        raise invalid("landlord_household_id", "the landlord household must own its unit")
+
+
+# --- residents ------------------------------------------------------------------------------
+
+def residence_dates(residence_type, registered_on, expires_on, today):
+    """Registration and expiry dates; only floating residents (流动人口) have an expiry."""
+    registered_on = registered_on or today
+    if registered_on > today:
+        raise invalid("registered_on", "in the future")
+    if residence_type == "registered" and expires_on is not None:
+        raise invalid("expires_on", "only a floating resident's registration expires")
+    if expires_on is not None and expires_on <= registered_on:
+        raise invalid("expires_on", "must be after registered_on")
+    return registered_on, expires_on
+
+
+def check_departure(resident, on, field, today):
+    """Moving out or dying: only an active resident, on a plausible day."""
+    if resident["status"] != ACTIVE:
+        raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
+    if on > today:
+        raise invalid(field, "in the future")
+    if on < as_date(resident["birth_date"]):
+        raise invalid(field, "before the birth date")
+
+
+def resident_changes(resident, requested):
+    """The fields of `requested` whose value differs from `resident` (dates stay dates)."""
+    changes = {}
+    for key, value in requested.items():
+        current = resident.get(key)
+        if isinstance(current, datetime):
+            current = current.date()
+        if value != current:
+            changes[key] = value
+    return changes
+
+
+def event_changes(changes):
+    """`changes` made JSON-ready for the resident_updated event."""
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()}
+
+
+# --- staff posts ----------------------------------------------------------------------------
+
+def check_staff_post(role, grid_code, grid_exists):
+    if role in ("grid_worker", "liaison") and grid_code is None:
+        raise invalid("grid_code", f"a {role} works in a grid")
+    if grid_code is not None and not grid_exists:
+        raise invalid("grid_code", f"unknown grid {grid_code!r}")
+
+
+# --- party organisation ---------------------------------------------------------------------
+
+def check_party_unit(level, parent):
+    """`parent`: the parent unit document (None if absent)."""
+    wanted = PARTY_PARENT_LEVEL.get(level)
+    if wanted is None:
+        if parent is not None:
+            raise invalid("parent_code", "the community party committee has no parent")
+        return
+    if parent is None:
+        raise invalid("parent_code", f"a {level} belongs to a {wanted}")
+    if parent["level"] != wanted:
+        raise invalid("parent_code", f"a {level} belongs to a {wanted}, not a {parent['level']}")
+
+
+def check_party_member(resident, joined_on, transferred_in_on, today):
+    if resident["status"] != ACTIVE:
+        raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
+    if joined_on > today:
+        raise invalid("joined_on", "in the future")
+    if joined_on < as_date(resident["birth_date"]):
+        raise invalid("joined_on", "before the birth date")
+    if transferred_in_on is not None and transferred_in_on < joined_on:
+        raise invalid("transferred_in_on", "before joined_on")
+
+
+# --- shareholders ---------------------------------------------------------------------------
+
+SHAREHOLDING_FIELDS = ("shares", "group", "status")
+
+
+def shareholding_change(current, requested):
+    """(before, after) of the fields that change; Conflict if nothing does or it is withdrawn."""
+    if current["status"] == "withdrawn":
+        raise Conflict("the shareholding was withdrawn", {"shareholder_id": ["withdrawn"]})
+    before, after = {}, {}
+    for key in SHAREHOLDING_FIELDS:
+        if requested.get(key) is not None and requested[key] != current[key]:
+            before[key], after[key] = current[key], requested[key]
+    if not after:
+        raise InvalidInput("nothing to change", {"shares": ["no change requested"]})
+    return before, after

@@ -1,0 +1,144 @@
+"""The registry's collections, their indexes, and the queries the service runs on them."""
+
+import re
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from services.registry import domain
+
+INDEXES = {
+    "grids": [IndexModel("code", unique=True, name="code"),
+              # a building belongs to one grid: resolving an address is one indexed lookup
+              IndexModel("buildings", unique=True, name="building")],
+    "households": [IndexModel("household_id", unique=True, name="household_id"),
+                   IndexModel([("grid_code", ASCENDING), ("household_id", ASCENDING)], name="grid"),
+                   IndexModel([("building", ASCENDING), ("unit", ASCENDING), ("room", ASCENDING)],
+                              name="address")],
+    "residents": [IndexModel("resident_id", unique=True, name="resident_id"),
+                  IndexModel("id_number", unique=True, name="id_number"),
+                  IndexModel("household_id", name="household"),
+                  IndexModel([("grid_code", ASCENDING), ("status", ASCENDING)], name="grid_status"),
+                  IndexModel("birth_date", name="birth_date"),
+                  IndexModel("tags", name="tags"),
+                  IndexModel("name", name="name")],
+    "staff": [IndexModel("staff_id", unique=True, name="staff_id"),
+              IndexModel([("grid_code", ASCENDING), ("role", ASCENDING), ("active", ASCENDING)],
+                         name="post")],
+    "party_units": [IndexModel("code", unique=True, name="code")],
+    "party_members": [IndexModel("resident_id", unique=True, name="resident_id"),
+                      IndexModel("branch_code", name="branch")],
+    "shareholders": [IndexModel("shareholder_id", unique=True, name="shareholder_id"),
+                     IndexModel("resident_id", unique=True, name="resident_id"),
+                     IndexModel([("group", ASCENDING), ("shareholder_id", ASCENDING)], name="group")],
+    "shareholder_history": [IndexModel([("shareholder_id", ASCENDING), ("at", ASCENDING)],
+                                       name="shareholder")],
+    "organisations": [IndexModel("org_id", unique=True, name="org_id"),
+                      IndexModel([("kind", ASCENDING), ("name", ASCENDING)], unique=True, name="name")],
+    # who read a resident's full record, when and why (个人信息 access audit)
+    "full_reads": [IndexModel([("resident_id", ASCENDING), ("at", DESCENDING)], name="resident"),
+                   IndexModel([("at", DESCENDING)], name="at")],
+    # one document per announced milestone, `_id` = "turned_60:<resident_id>": claimed once
+    "milestones": [],
+    "counters": [],
+}
+
+
+def allocate(db, counter, count=1):
+    """Reserve `count` consecutive numbers of `counter`; returns the first.
+
+    Outside any transaction on purpose: concurrent registrations never conflict on the counter,
+    and a refused or rolled-back command at worst leaves a gap in the numbering."""
+    doc = db.counters.find_one_and_update({"_id": counter}, {"$inc": {"value": count}}, upsert=True,
+                                          return_document=ReturnDocument.AFTER)
+    return doc["value"] - count + 1
+
+
+def resident_ids(first, count):
+    return [f"R-{n:06d}" for n in range(first, first + count)]
+
+
+def household_ids(grid_code, first, count):
+    return [f"HH-{grid_code}-{n:05d}" for n in range(first, first + count)]
+
+
+def grid_owners(db, buildings):
+    """{building: grid code} for those of `buildings` already in a grid."""
+    owners = {}
+    for grid in db.grids.find({"buildings": {"$in": list(buildings)}}, {"code": 1, "buildings": 1}):
+        for building in grid["buildings"]:
+            owners[building] = grid["code"]
+    return owners
+
+
+def grids_of_buildings(db, buildings):
+    """{building: grid document} for the buildings that are in some grid."""
+    found = {}
+    for grid in db.grids.find({"buildings": {"$in": list(set(buildings))}}):
+        for building in grid["buildings"]:
+            found[building] = grid
+    return found
+
+
+def current_grid_workers(db, grid_codes=None):
+    query = {"role": "grid_worker", "active": True}
+    if grid_codes is not None:
+        query["grid_code"] = {"$in": list(grid_codes)}
+    return {s["grid_code"]: {"staff_id": s["staff_id"], "name": s["name"]} for s in db.staff.find(query)}
+
+
+def staff_view(doc):
+    return {"staff_id": doc["staff_id"], "name": doc["name"], "role": doc["role"],
+            "grid_code": doc.get("grid_code"), "phone": doc.get("phone"), "email": doc.get("email"),
+            "resident_id": doc.get("resident_id"), "active": doc.get("active", True)}
+
+
+def grid_view(grid, worker):
+    return {"code": grid["code"], "name": grid["name"], "buildings": grid["buildings"],
+            "grid_worker": worker}
+
+
+def household_view(doc, members=None):
+    view = {k: doc.get(k) for k in ("household_id", "grid_code", "building", "unit", "room", "kind",
+                                    "landlord_household_id", "head_resident_id")}
+    if members is not None:
+        view["members"] = members
+    return view
+
+
+def members_of(db, household_ids):
+    """{household_id: [resident ids of its ACTIVE members]}"""
+    members = {h: [] for h in household_ids}
+    cursor = db.residents.find({"household_id": {"$in": list(household_ids)}, "status": domain.ACTIVE},
+                               {"resident_id": 1, "household_id": 1}).sort("resident_id", 1)
+    for doc in cursor:
+        members[doc["household_id"]].append(doc["resident_id"])
+    return members
+
+
+def resident_query(params, grid_code, today):
+    query = {}
+    if grid_code:
+        query["grid_code"] = grid_code
+    if params["status"] != "any":
+        query["status"] = params["status"]
+    for key in ("household_id", "residence_type"):
+        if params.get(key):
+            query[key] = params[key]
+    if params.get("tag"):
+        query["tags"] = params["tag"]
+    if params.get("name_prefix"):
+        query["name"] = {"$regex": "^" + re.escape(params["name_prefix"])}
+    earliest, latest = domain.birth_date_range(today, params.get("age_min"), params.get("age_max"))
+    if earliest or latest:
+        query["birth_date"] = {}
+        if earliest:
+            query["birth_date"]["$gt"] = domain.as_datetime(earliest)
+        if latest:
+            query["birth_date"]["$lte"] = domain.as_datetime(latest)
+    return query
+
+
+def page(cursor_factory, count, page, page_size, sort_key):
+    skip = (page - 1) * page_size
+    items = list(cursor_factory().sort(sort_key, 1).skip(skip).limit(page_size))
+    return items, count

@@ -1,0 +1,37 @@
+"""Fixtures for the registry on real RabbitMQ and the MongoDB-compatible server."""
+
+import pytest
+
+from services.registry.service import RegistryService
+from tests.integration.registry.helpers import GRIDS
+
+
+@pytest.fixture
+def registry_db(config, mongo_client):
+    return mongo_client[f"{config['MONGO_DB_PREFIX']}registry"]
+
+
+@pytest.fixture
+def registry(runner_factory, config):
+    runner = runner_factory(config, RegistryService)
+    runner.start()
+    return runner
+
+
+@pytest.fixture
+def reg(registry, rpc):
+    """The registry over RPC, as the admin (the `rpc` fixture's actor)."""
+    return rpc("registry")
+
+
+@pytest.fixture
+def grids(reg):
+    for grid in GRIDS:
+        reg.define_grid(grid)
+    return GRIDS
+
+
+def outbox(db, type_=None):
+    """Envelopes the registry committed, in order (optionally of one event type)."""
+    query = {"envelope.type": type_} if type_ else {}
+    return [d["envelope"] for d in db.outbox.find(query).sort("_id", 1)]
