@@ -345,6 +345,13 @@ def household_representatives(residents, now):
     return [sorted(members, key=rank)[0] for _, members in sorted(by_household.items())]
 
 
+def work_item_open(item):
+    """Events arrive on separate queues, so an incident's resolution may be seen before its
+    dispatch: the latest of the two facts (by occurred_at) decides."""
+    closed, opened = item.get("closed_at"), item.get("opened_at")
+    return closed is None or (opened is not None and opened > closed)
+
+
 def work_item_overdue(item, now):
     if item.get("overdue"):
         return True
@@ -358,7 +365,7 @@ def digests(staff, grid_workers, work, now):
     `grid_workers`: {grid_code: staff_id}; unassigned work goes to its grid's worker."""
     active = {p["_id"] for p in staff if is_active(p)}
     out = {}
-    for item in work:
+    for item in filter(work_item_open, work):
         owner = item.get("assignee") or grid_workers.get(item.get("grid_code"))
         if owner in active:
             out.setdefault(owner, []).append({**item, "is_overdue": work_item_overdue(item, now)})
@@ -418,14 +425,14 @@ def end_of_local_day(day):
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
-def incident_work(payload):
-    return {"kind": "incident", "assignee": payload["assignee_staff_id"],
+def incident_work(payload, occurred_at):
+    return {"kind": "incident", "opened_at": occurred_at, "assignee": payload["assignee_staff_id"],
             "grid_code": payload["grid_code"], "summary": payload["summary"],
-            "due_at": payload["accept_by"], "overdue": False}
+            "due_at": payload["accept_by"]}
 
 
-def visit_work(payload, overdue=False):
-    return {"kind": "visit", "assignee": payload.get("assignee_staff_id"),
+def visit_work(payload, occurred_at, overdue=False):
+    return {"kind": "visit", "opened_at": occurred_at, "assignee": payload.get("assignee_staff_id"),
             "grid_code": payload["grid_code"],
             "summary": f"{payload['kind']} visit to {payload['resident_id']}",
             "due_at": end_of_local_day(payload["due_on"]), "overdue": overdue}

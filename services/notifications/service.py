@@ -83,34 +83,36 @@ class NotificationsService:
 
     @event_handler("grid_events", "incident_dispatched")
     def on_incident_dispatched(self, event):
-        work = domain.incident_work(event.payload)
+        work = domain.incident_work(event.payload, event.occurred_at)
         self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
             {"_id": event.payload["incident_id"]}, {"$set": work}, upsert=True))
 
     @event_handler("grid_events", "incident_escalated")
     def on_incident_escalated(self, event):
+        p = event.payload
         self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
-            {"_id": event.payload["incident_id"]}, {"$set": {"overdue": True}}))
+            {"_id": p["incident_id"]}, {"$set": {"overdue": True},
+                                        "$setOnInsert": {"kind": "incident", "grid_code": p["grid_code"],
+                                                         "summary": p["summary"]}}, upsert=True))
 
     @event_handler("grid_events", "incident_resolved")
     def on_incident_resolved(self, event):
-        incident_id = event.payload["incident_id"]
-        self.notifier.on_event(event, apply=lambda tx: tx.work.delete_one({"_id": incident_id}))
+        self.notifier.on_event(event, apply=lambda tx: store.close_work(tx, event))
 
     @event_handler("grid_events", "incident_closed")
     def on_incident_closed(self, event):
         with self.db.transaction() as tx:
-            tx.work.delete_one({"_id": event.payload["incident_id"]})
+            store.close_work(tx, event)
 
     @event_handler("grid_events", "visit_task_created")
     def on_visit_task_created(self, event):
-        work = domain.visit_work(event.payload)
+        work = domain.visit_work(event.payload, event.occurred_at)
         self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
             {"_id": event.payload["task_id"]}, {"$set": work}, upsert=True))
 
     @event_handler("grid_events", "visit_overdue")
     def on_visit_overdue(self, event):
-        work = domain.visit_work(event.payload, overdue=True)
+        work = domain.visit_work(event.payload, event.occurred_at, overdue=True)
         self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
             {"_id": event.payload["task_id"]}, {"$set": work}, upsert=True))
 

@@ -87,3 +87,11 @@ def log_query(filters, grid_code=None):
     if grid_code is not None:
         query["grid_code"] = grid_code
     return query
+
+
+def close_work(tx, event):
+    """An incident resolved or closed: no longer open work (kept, so a late dispatch can tell)."""
+    tx.work.update_one({"_id": event.payload["incident_id"]},
+                       {"$max": {"closed_at": event.occurred_at},
+                        "$setOnInsert": {"kind": "incident", "grid_code": event.payload["grid_code"]}},
+                       upsert=True)
