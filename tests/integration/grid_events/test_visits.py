@@ -1,0 +1,67 @@
+"""The three must-visits, from REAL registry events end to end (registry in the same runner)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.errors import Conflict
+from tests.support import wait_until
+
+
+def tasks(ge, **query):
+    return ge.list_visit_tasks(query)["items"]
+
+
+def test_three_must_visits_from_registry_events_overdue_and_cancel_on_moving_out(
+        community, rpc, tick, emitted, frozen_clock):
+    ge, registry = rpc("grid_events"), community.registry
+    r1 = community.resident(community.household("B1", "101"), "老党员甲")
+    r2 = community.resident(community.household("B3", "301"), "老党员乙")
+
+    # 1. moving in: registry.party_member_registered
+    registry.register_party_member({"resident_id": r1, "branch_code": "BR-1", "joined_on": "1998-07-01"})
+    [move_in] = wait_until(lambda: tasks(ge, resident_id=r1), message="move-in visit task")
+    assert move_in["kind"] == "move_in" and move_in["grid_code"] == "G1"
+    assert move_in["due_on"] == "2026-12-02"  # 30 days from 2 Nov
+    assert move_in["assignee_staff_id"] == community.worker1 and move_in["status"] == "open"
+    registry.register_party_member({"resident_id": r2, "branch_code": "BR-2", "joined_on": "2005-07-01"})
+    wait_until(lambda: tasks(ge, resident_id=r2), message="second move-in task")
+
+    # 2. in difficulty: registry.party_member_in_difficulty
+    registry.flag_difficulty({"resident_id": r1, "reason": "重病住院"})
+    [difficulty] = wait_until(lambda: tasks(ge, resident_id=r1, kind="difficulty"), message="difficulty task")
+    assert difficulty["due_on"] == "2026-11-05" and difficulty["reason"] == "重病住院"
+    created = emitted("grid_events.visit_task_created")
+    assert sorted((t["resident_id"], t["kind"]) for t in created) == sorted(
+        [(r1, "move_in"), (r2, "move_in"), (r1, "difficulty")])
+
+    # overdue: the difficulty visit is due on 5 Nov; on 6 Nov (Shanghai) it is late, once
+    frozen_clock.current = datetime(2026, 11, 5, 15, 59, tzinfo=UTC)  # 23:59 on 5 Nov local
+    assert tick()["visits_overdue"] == 0
+    frozen_clock.current = datetime(2026, 11, 5, 16, 1, tzinfo=UTC)  # 00:01 on 6 Nov local
+    assert tick()["visits_overdue"] == 1
+    assert tick()["visits_overdue"] == 0
+    [overdue] = emitted("grid_events.visit_overdue")
+    assert overdue["task_id"] == difficulty["task_id"] and overdue["kind"] == "difficulty"
+    assert tasks(ge, overdue=True)[0]["task_id"] == difficulty["task_id"]
+
+    done = ge.record_visit({"task_id": difficulty["task_id"], "notes": "送去慰问金，病情稳定"})
+    assert done["status"] == "done" and done["visited_on"] == "2026-11-06"
+    with pytest.raises(Conflict):
+        ge.record_visit({"task_id": difficulty["task_id"], "notes": "again"})
+
+    # 3. year end: from 1 December every party member living here gets a year-end visit, once
+    frozen_clock.current = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    assert tick()["year_end_visits"] == 2
+    assert tick()["year_end_visits"] == 0
+    year_end = tasks(ge, kind="year_end")
+    assert sorted(t["resident_id"] for t in year_end) == sorted([r1, r2])
+    assert {t["due_on"] for t in year_end} == {"2026-12-31"}
+
+    # moving out cancels the open tasks (move-in and year-end), not the done one
+    registry.move_out({"resident_id": r2, "moved_out_on": "2026-12-01"})
+    wait_until(lambda: not tasks(ge, resident_id=r2, status="open"), message="r2's tasks cancelled")
+    assert sorted(t["kind"] for t in tasks(ge, resident_id=r2, status="cancelled")) == ["move_in", "year_end"]
+    assert len(tasks(ge, resident_id=r1, status="open")) == 2
+    assert ge.create_year_end_visits({"year": 2026})["created"] == 0
+    assert ge.create_year_end_visits({"year": 2027})["created"] == 1  # r1 only: r2 moved out
