@@ -44,18 +44,32 @@ class Notifier:
         return self.commit(routed, apply)
 
     def commit(self, routed, apply=None):
+        """Record the notifications (and what `apply` writes) in one transaction, then deliver
+        those that are due. The in-app inbox is written in that same transaction."""
         new = []
+        now = clock.now()
         with self.db.transaction() as tx:
             if apply is not None:
                 apply(tx)
             for record, in_person in routed:
+                inbox = self._inline(record, now)
+                if inbox is not None:
+                    changes, attempt, _ = domain.after_attempt(record, True, inbox.STORED, now)
+                    record = {**record, **changes, "attempts": [attempt]}
                 if store.save(tx, record):
                     new.append(record)
+                    if inbox is not None:
+                        inbox.send_in(tx, record)
                     if in_person:
                         self._request_visit(tx, record)
-        now = clock.now()
         self.deliver([r["_id"] for r in new if r["status"] == QUEUED and r["due_at"] <= now])
         return new
+
+    def _inline(self, record, now):
+        provider = self.providers.get(record["channel"])
+        if record["status"] == QUEUED and record["due_at"] <= now and hasattr(provider, "send_in"):
+            return provider
+        return None
 
     def _request_visit(self, tx, record):
         tx.emit("notifications.in_person_delivery_requested", {

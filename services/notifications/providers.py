@@ -30,21 +30,31 @@ class Provider:
 
 
 class InAppInbox(Provider):
+    """The inbox lives in this service's database, so it can also be written in the very
+    transaction that records the notification (`send_in`): no separate delivery step."""
+
     channel = "in_app"
+    STORED = "stored in inbox"
 
     def __init__(self, db):
         self.db = db
 
     def send(self, record):
         try:
-            self.db.inbox.insert_one({
-                "_id": record["_id"], "recipient": record["recipient"], "topic": record["topic"],
-                "title": record["title"], "body": record["body"], "critical": record["critical"],
-                "event_id": record["event_id"], "created_at": clock.now(), "read_at": None,
-            })
+            self.db.inbox.insert_one(self._message(record))
         except DuplicateKeyError:
             return "already in inbox"
-        return "stored in inbox"
+        return self.STORED
+
+    def send_in(self, tx, record):
+        tx.inbox.insert_one(self._message(record))
+        return self.STORED
+
+    @staticmethod
+    def _message(record):
+        return {"_id": record["_id"], "recipient": record["recipient"], "topic": record["topic"],
+                "title": record["title"], "body": record["body"], "critical": record["critical"],
+                "event_id": record["event_id"], "created_at": clock.now(), "read_at": None}
 
 
 class SmtpEmail(Provider):
