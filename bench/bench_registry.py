@@ -1,0 +1,147 @@
+"""Registry bench: load the demo community through the service, then read latencies.
+
+    .venv/bin/python bench/bench_registry.py [--households 4000] [--reads 300]
+
+Assumes RabbitMQ (5672, management 15672) and the MongoDB-compatible server are up. Runs the real
+service as a `nameko run` subprocess on its own vhost and database prefix, and removes both after.
+Prints a table: generation and load time, residents/s, get_resident and find_residents latency.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import requests  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.registry import demo  # noqa: E402
+
+VHOST = "bench_registry"
+PREFIX = "bench_registry_"
+MANAGEMENT = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+AMQP_URI = f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
+
+
+def setup_vhost():
+    requests.put(f"{MANAGEMENT}/vhosts/{VHOST}", auth=AUTH, timeout=10).raise_for_status()
+    requests.put(f"{MANAGEMENT}/permissions/{VHOST}/guest", auth=AUTH, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+
+
+def teardown(service, mongo):
+    if service is not None and service.poll() is None:
+        service.terminate()
+        try:
+            service.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            service.kill()
+    for name in mongo.list_database_names():
+        if name.startswith(PREFIX):
+            mongo.drop_database(name)
+    requests.delete(f"{MANAGEMENT}/vhosts/{VHOST}", auth=AUTH, timeout=10)
+
+
+def start_service():
+    env = {**os.environ, "AMQP_URI": AMQP_URI, "MONGO_URI": MONGO_URI, "MONGO_DB_PREFIX": PREFIX,
+           "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([str(ROOT / ".venv/bin/nameko"), "run", "--config", "deploy/nameko.yaml",
+                             "services.registry.service"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_ready(cluster, service, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.poll() is not None:
+            raise SystemExit(f"the service exited: {service.stderr.read().decode()[-2000:]}")
+        try:
+            with eventlet.Timeout(2):
+                return cluster.registry.stats()
+        except (Exception, eventlet.Timeout):
+            time.sleep(0.5)
+    raise SystemExit("the registry did not answer")
+
+
+def timed(call, n):
+    samples = []
+    for i in range(n):
+        started = time.perf_counter()
+        call(i)
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--households", type=int, default=4000)
+    parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
+    args = parser.parse_args()
+
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    mongo = MongoClient(MONGO_URI)
+    teardown(None, mongo)
+    setup_vhost()
+    service = start_service()
+    rows = []
+    try:
+        started = time.monotonic()
+        community = demo.build(args.seed, args.households)
+        rows.append(("generate the community", f"{time.monotonic() - started:.1f} s", ""))
+        config = {"AMQP_URI": AMQP_URI, "serializer": "json"}
+        actor = {"id": "bench", "role": "admin"}
+        with ClusterRpcProxy(config, timeout=300, context_data={"actor": actor}) as cluster:
+            wait_ready(cluster, service)
+            loaded = demo.load(cluster.registry, community, log=lambda *_: None)
+            residents = loaded["residents"]
+            rows.append(("load through the service (RPC, bulk)", f"{loaded['seconds']:.1f} s",
+                         f"{loaded['households']} households, {residents} residents, "
+                         f"{loaded['shareholders']} shareholders, {loaded['party_members']} party members"))
+            rows.append(("residents loaded per second", f"{residents / loaded['seconds']:.0f} /s", ""))
+            ids = [f"R-{1 + (i * 37) % residents:06d}" for i in range(args.reads)]
+            median, p95 = timed(lambda i: cluster.registry.get_resident(ids[i]), args.reads)
+            rows.append(("get_resident (masked)", f"{median:.1f} ms", f"p95 {p95:.1f} ms, n={args.reads}"))
+            median, p95 = timed(lambda i: cluster.registry.get_resident(ids[i], full=True, reason="bench"),
+                                args.reads // 3)
+            rows.append(("get_resident (full, audited)", f"{median:.1f} ms", f"p95 {p95:.1f} ms"))
+            filters = [{"grid_code": "G5", "page_size": 50}, {"age_min": 60, "page_size": 50},
+                       {"tag": "volunteer", "page_size": 50}, {"name_prefix": "陈", "page_size": 50},
+                       {"residence_type": "floating", "grid_code": "G3", "page": 2, "page_size": 50}]
+            median, p95 = timed(lambda i: cluster.registry.find_residents(filters[i % len(filters)]),
+                                args.reads // 3)
+            rows.append(("find_residents (page of 50, mixed filters)", f"{median:.1f} ms",
+                         f"p95 {p95:.1f} ms"))
+            median, p95 = timed(lambda i: cluster.registry.list_households({"grid_codes": [f"G{1 + i % 7}"],
+                                                                            "page_size": 500}), 20)
+            rows.append(("list_households (page of 500)", f"{median:.1f} ms", f"p95 {p95:.1f} ms"))
+            again = time.monotonic()
+            demo.load(cluster.registry, community, log=lambda *_: None)
+            noop_ms = (time.monotonic() - again) * 1000
+            rows.append(("load again (no-op: already loaded)", f"{noop_ms:.0f} ms", ""))
+    finally:
+        teardown(service, mongo)
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'registry bench':<{width}}  {'figure':>10}  notes")
+    print("-" * (width + 40))
+    for what, figure, notes in rows:
+        print(f"{what:<{width}}  {figure:>10}  {notes}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The registry's pure rules: ID numbers, phones, ages, masking, scoping, state changes."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.registry import domain
+from shared.errors import Conflict, Forbidden, InvalidInput
+from tests.integration.registry.helpers import id_number, with_wrong_check_digit
+
+TODAY = date(2026, 11, 2)
+
+
+def reason(exc_info):
+    [(field, [text])] = exc_info.value.fields.items()
+    return field, text
+
+
+# --- ID numbers -----------------------------------------------------------------------------
+
+def test_id_number_gives_birth_date_and_sex():
+    assert domain.parse_id_number(id_number("19660115", 131), TODAY) == (
+        id_number("19660115", 131), date(1966, 1, 15), "M")
+    assert domain.parse_id_number(id_number("20000229", 242), TODAY)[1:] == (date(2000, 2, 29), "F")
+
+
+def test_id_number_accepts_lowercase_x_and_spaces():
+    number = next(id_number(sequence=n) for n in range(1000) if id_number(sequence=n).endswith("X"))
+    assert domain.parse_id_number(" " + number.lower() + " ", TODAY)[0] == number
+
+
+@pytest.mark.parametrize("number, text", [
+    (with_wrong_check_digit(id_number()), "wrong check digit"),
+    (id_number("20261103"), "birth date in the future"),
+    (id_number()[:17], "must be 18 characters"),
+    ("11010219800115A23X", "the first 17 characters must be digits"),
+    ("110102" + "19800231" + "1234", "impossible birth date"),
+    (id_number(region="999999"), "unknown region code"),
+    (id_number(region="110001"), "unknown region code"),  # stdnum raises a bare KeyError for these
+    ("", "must be 18 characters"),
+])
+def test_bad_id_numbers_are_refused_on_the_field(number, text):
+    if text == "impossible birth date":
+        from stdnum.cn import ric
+        number = number[:17] + ric.calc_check_digit(number[:17] + "0")
+    with pytest.raises(InvalidInput) as refused:
+        domain.parse_id_number(number, TODAY)
+    assert reason(refused) == ("id_number", text)
+
+
+def test_born_today_is_fine():
+    assert domain.parse_id_number(id_number("20261102"), TODAY)[1] == TODAY
+
+
+# --- phones, tags, masking ------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, stored", [
+    ("13812345678", "13812345678"), ("+86 138-1234-5678", "13812345678"), ("0595-22345678", "059522345678"),
+    (None, None), ("", None)])
+def test_phones_are_normalised(raw, stored):
+    assert domain.normalise_phone(raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["12345", "hello", "+1 415 555 0100", "1381234567"])
+def test_bad_phones_are_refused(raw):
+    with pytest.raises(InvalidInput) as refused:
+        domain.normalise_phone(raw)
+    assert reason(refused)[0] == "phone"
+
+
+def test_tags_are_words_kept_sorted_once():
+    assert domain.check_tags(["volunteer", "veteran", "volunteer"]) == ["veteran", "volunteer"]
+    with pytest.raises(InvalidInput):
+        domain.check_tags(["Has Space"])
+
+
+def test_masking_shows_first_six_and_last_four_of_the_id_and_last_four_of_the_phone():
+    assert domain.mask_id_number("11010219800115123X") == "110102********123X"
+    assert domain.mask_phone("13812345678") == "*******5678"
+    assert domain.mask_email("zhang.wei@example.cn") == "z***@example.cn"
+    assert domain.mask_phone(None) is None and domain.mask_email(None) is None
+
+
+def resident_doc(**extra):
+    return {"resident_id": "R-000001", "name": "张伟", "id_number": "11010219660115131X",
+            "phone": "13812345678", "email": "zw@example.cn", "household_id": "HH-G3-00001",
+            "grid_code": "G3", "birth_date": datetime(1966, 11, 2, tzinfo=UTC), "sex": "M",
+            "residence_type": "registered", "status": "active", "tags": ["veteran"], **extra}
+
+
+def test_resident_view_masks_unless_full_and_derives_age():
+    masked = domain.resident_view(resident_doc(), TODAY)
+    full = domain.resident_view(resident_doc(), TODAY, full=True)
+    assert masked["id_number"] == "110102********131X" and masked["phone"] == "*******5678"
+    assert masked["masked"] and masked["email"] == "z***@example.cn"
+    assert full["id_number"] == "11010219660115131X" and full["phone"] == "13812345678" and not full["masked"]
+    assert masked["age"] == 60 and masked["age_group"] == "elderly" and masked["birth_date"] == "1966-11-02"
+    assert domain.resident_view(resident_doc(), date(2026, 11, 1))["age_group"] == "adult"
+
+
+# --- ages -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("birth, age, group", [
+    (date(2008, 11, 3), 17, "child"), (date(2008, 11, 2), 18, "adult"),
+    (date(1966, 11, 3), 59, "adult"), (date(1966, 11, 2), 60, "elderly")])
+def test_age_and_age_group(birth, age, group):
+    assert domain.age_on(birth, TODAY) == age and domain.age_group(age) == group
+
+
+def test_birth_date_range_for_an_age_range():
+    earliest, latest = domain.birth_date_range(TODAY, 18, 59)
+    assert latest == date(2008, 11, 2) and earliest == date(1966, 11, 2)  # exclusive: 60 today is out
+    assert domain.birth_date_range(TODAY) == (None, None)
+
+
+def test_turned_60_window_and_29_february():
+    assert domain.turned_60_window(TODAY) == (date(1966, 10, 2), date(1966, 11, 2))
+    assert domain.years_before(date(2028, 2, 29), 61) == date(1967, 2, 28)
+
+
+def test_local_today_is_in_shanghai():
+    assert domain.local_today(datetime(2026, 11, 1, 16, 30, tzinfo=UTC)) == date(2026, 11, 2)
+
+
+# --- scoping --------------------------------------------------------------------------------
+
+RESIDENT = {"resident_id": "R-000001", "grid_code": "G3"}
+
+
+@pytest.mark.parametrize("actor, full, allowed", [
+    ({"id": "a", "role": "admin"}, True, True),
+    ({"id": "o", "role": "community_office"}, True, True),
+    ({"id": "w", "role": "grid_worker", "grid": "G3"}, True, True),
+    ({"id": "w", "role": "grid_worker", "grid": "G1"}, False, False),
+    ({"id": "R-000001", "role": "resident"}, True, True),
+    ({"id": "R-000002", "role": "resident"}, False, False),
+    (None, False, True),
+    (None, True, False),
+])
+def test_who_may_read_a_resident(actor, full, allowed):
+    if allowed:
+        domain.check_can_read_resident(actor, RESIDENT, full)
+    else:
+        with pytest.raises(Forbidden):
+            domain.check_can_read_resident(actor, RESIDENT, full)
+
+
+def test_search_scope():
+    assert domain.scope_grid_filter({"role": "grid_worker", "grid": "G3"}, None) == "G3"
+    assert domain.scope_grid_filter({"role": "admin"}, None) is None
+    assert domain.scope_grid_filter(None, "G1") == "G1"
+    with pytest.raises(Forbidden):
+        domain.scope_grid_filter({"role": "grid_worker", "grid": "G3"}, "G1")
+    with pytest.raises(Forbidden):
+        domain.scope_grid_filter({"role": "resident", "id": "R-1"}, None)
+
+
+def test_writes():
+    domain.check_can_write({"role": "grid_worker", "grid": "G3"}, "G3")
+    domain.check_can_write(None, "G1")
+    with pytest.raises(Forbidden):
+        domain.check_can_write({"role": "grid_worker", "grid": "G3"}, "G1")
+    with pytest.raises(Forbidden):
+        domain.check_can_administer({"role": "grid_worker", "grid": "G3"})
+    with pytest.raises(InvalidInput):
+        domain.check_full_read(True, "  ")
+
+
+# --- grids, households, residence, departures ------------------------------------------------
+
+def test_a_building_in_another_grid_is_a_conflict():
+    domain.check_grid_definition("G3", ["B21", "B22"], {"B21": "G3"})
+    with pytest.raises(Conflict) as refused:
+        domain.check_grid_definition("G3", ["B21", "B11"], {"B11": "G1"})
+    assert refused.value.fields == {"buildings": ["B11 is in grid G1"]}
+
+
+def test_only_a_tenant_household_has_a_landlord_who_owns_the_unit():
+    domain.check_household("tenant", {"kind": "rented_out"})
+    with pytest.raises(InvalidInput):
+        domain.check_household("owner", {"kind": "rented_out"})
+    with pytest.raises(InvalidInput):
+        domain.check_household("tenant", {"kind": "tenant"})
+
+
+def test_residence_dates():
+    assert domain.residence_dates("floating", None, date(2027, 1, 1), TODAY) == (TODAY, date(2027, 1, 1))
+    for args in [("registered", None, date(2027, 1, 1)), ("floating", date(2026, 5, 1), date(2026, 4, 1)),
+                 ("floating", date(2026, 12, 1), None)]:
+        with pytest.raises(InvalidInput):
+            domain.residence_dates(*args, TODAY)
+
+
+def test_departure_only_from_active_on_a_plausible_day():
+    active = {"status": "active", "birth_date": datetime(1966, 1, 1, tzinfo=UTC)}
+    domain.check_departure(active, TODAY, "died_on", TODAY)
+    with pytest.raises(Conflict):
+        domain.check_departure({**active, "status": "deceased"}, TODAY, "died_on", TODAY)
+    with pytest.raises(InvalidInput):
+        domain.check_departure(active, date(2026, 11, 3), "died_on", TODAY)
+    with pytest.raises(InvalidInput):
+        domain.check_departure(active, date(1965, 1, 1), "moved_out_on", TODAY)
+
+
+def test_resident_changes_compare_dates_and_serialise():
+    stored = {"name": "张伟", "registered_on": datetime(2020, 1, 1, tzinfo=UTC)}
+    changes = domain.resident_changes(stored, {"name": "张伟", "registered_on": date(2021, 1, 1)})
+    assert changes == {"registered_on": date(2021, 1, 1)}
+    assert domain.event_changes(changes) == {"registered_on": "2021-01-01"}
+
+
+def test_staff_posts_and_party_units():
+    domain.check_staff_post("community_office", None, True)
+    with pytest.raises(InvalidInput):
+        domain.check_staff_post("liaison", None, True)
+    with pytest.raises(InvalidInput):
+        domain.check_staff_post("liaison", "G9", False)
+    domain.check_party_unit("committee", None)
+    domain.check_party_unit("joint_branch", {"level": "general_branch"})
+    with pytest.raises(InvalidInput):
+        domain.check_party_unit("party_group", {"level": "general_branch"})
+    with pytest.raises(InvalidInput):
+        domain.check_party_unit("general_branch", None)
+
+
+def test_shareholding_change_keeps_before_and_after_of_what_changes():
+    current = {"shares": 10, "group": "第一组", "status": "active"}
+    change = domain.shareholding_change(current, {"shares": 12, "group": "第一组"})
+    assert change == ({"shares": 10}, {"shares": 12})
+    with pytest.raises(InvalidInput):
+        domain.shareholding_change(current, {"shares": 10})
+    with pytest.raises(Conflict):
+        domain.shareholding_change({**current, "status": "withdrawn"}, {"shares": 1})
