@@ -6,7 +6,7 @@ contact points as learned from registry events, their status, and their `prefere
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ STATUSES = (QUEUED, SENT, FAILED, SUPPRESSED)
 # registry statuses after which a person is no longer messaged
 INACTIVE_STATUSES = ("moved_out", "died", "deceased", "inactive", "deregistered")
 
-# Staff roles that may send announcements, and the roles bound to one grid.
+# Actor roles that may send announcements.
 SENDER_ROLES = ("admin", "community_office", "grid_worker", "police_desk")
 
 # Topics a person may opt out of (critical messages reach them anyway).
@@ -45,7 +45,6 @@ class Message:
     critical: bool
     texts: dict  # language -> (title, body)
     grid_code: str | None = None
-    household_wide: bool = False
 
     def text(self, language):
         return self.texts.get(language) or self.texts[DEFAULT_LANGUAGE]
@@ -74,7 +73,6 @@ class Audience:
     selectors: tuple
     topic: str
     critical: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 CRITICAL_PRIORITIES = ("urgent", "critical", "emergency", "high")

@@ -1,0 +1,179 @@
+"""How many notifications per second the notifications service turns out from a burst of events.
+
+    .venv/bin/python bench/bench_notifications.py [--events 5000] [--workers 10]
+
+Runs the real service in-process (its own RabbitMQ vhost and MongoDB database, both removed
+afterwards), publishes a burst of events exactly as their producers do (publisher confirms,
+one batch), and times until every notification is delivered. Scenarios:
+
+- incident_dispatched -> the assignee's in-app inbox (7 grid workers);
+- resident_registered -> learn the resident and send an SMS welcome (local SMS gateway);
+- incident_dispatched, every event delivered twice -> the dedupe path (`--duplicates`).
+
+Do not interrupt it mid-run: a killed process leaves open transactions behind on SecantusDB,
+and dropping the database while they linger took the server's global lock for many minutes.
+
+Assumes RabbitMQ at 127.0.0.1:5672 (management 15672) and the MongoDB-compatible server at
+mongodb://127.0.0.1:27017/?directConnection=true (override with AMQP_HOST, MONGO_URI).
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+import warnings  # noqa: E402
+from datetime import UTC, date, datetime  # noqa: E402
+
+warnings.simplefilter("ignore")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from nameko.containers import ServiceContainer  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
+
+from services.notifications.service import NotificationsService  # noqa: E402
+from shared import clock  # noqa: E402
+from shared.amqp import ConfirmedPublisher  # noqa: E402
+from shared.events import envelope  # noqa: E402
+
+HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+API = f"http://{HOST}:15672/api"
+AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
+DAYTIME = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in the community: no quiet hours
+
+
+def _api(method, path, body=b""):
+    request = urllib.request.Request(API + path, method=method, data=body or None)
+    request.add_header("Authorization", AUTH)
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def _event(type, payload):
+    return envelope(type, payload, source=type.split(".")[0], correlation_id="bench",
+                    occurred_at=datetime.now(UTC))
+
+
+def _publish(uri, envelopes):
+    publisher = ConfirmedPublisher(uri)
+    try:
+        for i in range(0, len(envelopes), 1000):
+            publisher.publish_batch([(f"{e['source']}.events", e["type"].split(".", 1)[1], e, {})
+                                     for e in envelopes[i:i + 1000]])
+    finally:
+        publisher.close()
+
+
+def _staff(n_grids=7):
+    return [_event("registry.grid_staff_assigned", {"staff_id": f"W{g}", "role": "grid_worker",
+                                                    "grid_code": str(g), "name": f"Worker {g}"})
+            for g in range(1, n_grids + 1)]
+
+
+def _dispatches(n, tag):
+    return [_event("grid_events.incident_dispatched", {
+        "incident_id": f"INC-{tag}-{i}", "grid_code": str(i % 7 + 1), "category": "sanitation",
+        "priority": "normal", "assignee_staff_id": f"W{i % 7 + 1}",
+        "accept_by": datetime(2026, 11, 2, 4, 0, tzinfo=UTC), "summary": f"incident {i}"})
+        for i in range(n)]
+
+
+def _residents(n):
+    return [_event("registry.resident_registered", {
+        "resident_id": f"R{i:05d}", "household_id": f"H{i // 3:05d}", "grid_code": str(i % 7 + 1),
+        "name": f"Resident {i}", "sex": "F", "birth_date": date(1980, 1, 1) if i % 5 else date(1950, 1, 1),
+        "residence_type": "registered", "phone": f"139{i:08d}"}) for i in range(n)]
+
+
+def run_scenario(name, config, db, make_events, expect, duplicate=False):
+    container = ServiceContainer(NotificationsService, config)
+    container.start()
+    try:
+        staff = _staff()
+        _publish(config["AMQP_URI"], staff)
+        while db.posts.count_documents({}) < len(staff):
+            eventlet.sleep(0.05)
+        before = db.notifications.count_documents({"status": "sent"})
+        burst = make_events()
+        if duplicate:
+            burst = [e for e in burst for _ in (0, 1)]
+        started = time.monotonic()
+        _publish(config["AMQP_URI"], burst)
+        published = time.monotonic() - started
+        deadline = started + 900
+        while True:  # progress from the providers' own collections: cheap counts
+            done = db.inbox.estimated_document_count() + db.sms_sent.estimated_document_count()
+            if done >= expect or time.monotonic() > deadline:
+                break
+            eventlet.sleep(0.5)
+        elapsed = time.monotonic() - started
+        done = db.notifications.count_documents({"status": "sent"}) - before
+        eventlet.sleep(2)  # let any late duplicate show up before counting what the providers got
+        delivered = db.inbox.count_documents({}) + db.sms_sent.count_documents({})
+        return {"scenario": name, "events": len(burst), "sent": done,
+                "publish_s": f"{published:.1f}", "total_s": f"{elapsed:.1f}",
+                "notif_per_s": f"{done / elapsed:.0f}", "delivered_twice": delivered - expect}
+    finally:
+        container.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=10)
+    parser.add_argument("--duplicates", type=int, default=1000,
+                        help="events of the redelivery scenario, each published twice (0: skip it)")
+    args = parser.parse_args()
+    vhost = f"bench-notifications-{uuid.uuid4().hex[:6]}"
+    prefix = f"bench{uuid.uuid4().hex[:6]}_"
+    _api("PUT", f"/vhosts/{vhost}")
+    _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
+    client = MongoClient(MONGO_URI, tz_aware=True)
+    clock.set_clock(lambda: DAYTIME)
+    n = args.events
+    rows = []
+    try:
+        d = args.duplicates
+        scenarios = [
+            ("dispatched -> in_app", lambda: _dispatches(n, "a"), n, False),
+            ("registered -> sms welcome", lambda: _residents(n), n, False),
+            (f"{d} dispatched twice -> in_app", lambda: _dispatches(d, "b"), d, True),
+        ][:3 if d else 2]
+        for name, make, expect, duplicate in scenarios:
+            config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": MONGO_URI,
+                      "MONGO_DB_PREFIX": f"{prefix}{len(rows)}_", "max_workers": args.workers,
+                      "NOTIFY_TICK_SECONDS": 3600, "NOTIFY_DIGEST_TICK_SECONDS": 3600,
+                      "OUTBOX_POLL_SECONDS": 1.0}
+            db = client[f"{config['MONGO_DB_PREFIX']}notifications"]
+            try:
+                rows.append(run_scenario(name, config, db, make, expect, duplicate))
+            finally:
+                client.drop_database(db.name)  # one scenario's data at a time: drops are per key
+            print(f"  done: {rows[-1]}", file=sys.stderr)
+    finally:
+        clock.set_clock(None)
+        for name in client.list_database_names():
+            if name.startswith(prefix):
+                client.drop_database(name)
+        client.close()
+        _api("DELETE", f"/vhosts/{vhost}")
+    columns = ["scenario", "events", "sent", "publish_s", "total_s", "notif_per_s", "delivered_twice"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print(f"notifications bench: burst of {n} events, max_workers={args.workers}, 1 process, "
+          "RabbitMQ + SecantusDB on this machine")
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+    print("sent: notifications with status sent; total_s: from the first publish to the last send; "
+          "delivered_twice: provider deliveries beyond one per (event, recipient) — must be 0")
+
+
+if __name__ == "__main__":
+    main()
