@@ -83,14 +83,21 @@ def prepare(db, registry, settings, data, actor, now, extra=None):
     if assignee:
         incident["history"].append(domain.history_entry("dispatch", domain.REPORTED, domain.DISPATCHED,
                                                         now, None, f"routed to {assignee}"))
-    window_start = now - timedelta(hours=settings.duplicate_window_hours)
-    candidates = db.incidents.find({"grid_code": grid["code"], "category": cat.code,
-                                    "status": {"$in": list(domain.OPEN)},
-                                    "reported_at": {"$gte": window_start}},
-                                   projection={"history": 0}, limit=200)
-    duplicate = domain.possible_duplicate(incident, list(candidates), settings)
+    duplicate = domain.possible_duplicate(incident, recent_alike(db, incident, settings), settings)
     incident["possible_duplicate_of"] = duplicate["incident_id"] if duplicate else None
     return incident
+
+
+def recent_alike(db, incident, settings):
+    """Incidents of the same grid and category within the duplicate window (index
+    grid_category_recent: equality, equality, range; the status is checked by the domain)."""
+    since = incident["reported_at"] - timedelta(hours=settings.duplicate_window_hours)
+    return list(db.incidents.find(
+        {"grid_code": incident["grid_code"], "category": incident["category"],
+         "reported_at": {"$gte": since}},
+        projection={k: 1 for k in ("incident_id", "grid_code", "category", "status", "reported_at",
+                                   "address", "location")},
+        sort=[("reported_at", -1)], limit=200))
 
 
 def store(tx, incident):

@@ -60,9 +60,14 @@ def page(collection, flt, query, sort):
 
 
 def overdue_candidates(db, now, limit=500):
-    """Open incidents one of whose clocks has run out."""
-    return db.incidents.find(
-        {"status": {"$in": list(domain.OPEN)},
-         "$or": [{"due_at": {"$lt": now}}, {"state_deadline": {"$lt": now}}],
-         "escalation_level": {"$lt": len(domain.ESCALATION_LADDER) - 1}},
-        limit=limit)
+    """Open incidents one of whose clocks has run out, below the top rung.
+
+    One query per (open status, clock) so each is an equality + range on an index."""
+    top = len(domain.ESCALATION_LADDER) - 1
+    found = {}
+    for status in domain.OPEN:
+        for clock in ("due_at", "state_deadline"):
+            for doc in db.incidents.find({"status": status, clock: {"$lt": now}}, limit=limit):
+                if doc.get("escalation_level", 0) < top:
+                    found[doc["_id"]] = doc
+    return list(found.values())
