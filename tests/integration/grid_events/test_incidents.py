@@ -309,3 +309,33 @@ def test_list_incidents_filters_and_pages(community, rpc):
     assert ge.list_incidents({"status": "closed"})["total"] == 0
     with pytest.raises(InvalidInput):
         ge.list_incidents({"status": "lost"})
+
+
+
+def test_health_and_settings_from_config(runner_factory, config, rpc, frozen_clock):
+    """GRID_EVENTS in the nameko config sets the rules: here auto-close after 2 days, not 7."""
+    from nameko.testing.services import entrypoint_hook
+    from nameko.testing.utils import get_container
+
+    from services.grid_events.service import GridEventsService
+    from services.registry.service import RegistryService
+
+    runner = runner_factory({**config, "GRID_EVENTS": {"auto_close_days": 2}}, GridEventsService,
+                            RegistryService)
+    runner.start()
+    ge = rpc("grid_events")
+    health = ge.health()
+    assert health["service"] == "grid_events" and health["status"] == "ok"
+    assert health["database"] is True and health["broker"] is True
+    categories = {c["code"]: c for c in ge.categories()}
+    assert len(categories) == 11 and categories["public_order"]["police"] is True
+
+    rpc("registry").define_grid({"code": "G1", "name": "一格", "buildings": ["B1"]})
+    iid = ge.report_incident({"category": "other", "description": "x", "grid_code": "G1"})["incident_id"]
+    ge.dispatch({"incident_id": iid, "assignee_staff_id": "S-1"})
+    for step in ("accept", "start", "resolve"):
+        getattr(ge, step)({"incident_id": iid, **EXTRA.get(step, {})})
+    frozen_clock.advance(days=2)
+    with entrypoint_hook(get_container(runner, GridEventsService), "tick") as tick:
+        assert tick()["auto_closed"] == 1
+    assert ge.get_incident(iid)["status"] == "closed"

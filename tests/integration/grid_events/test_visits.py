@@ -1,11 +1,15 @@
 """The three must-visits, from REAL registry events end to end (registry in the same runner)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
+from shared.amqp import ConfirmedPublisher
 from shared.errors import Conflict
-from tests.support import wait_until
+from shared.events import envelope
+from tests.support import queue_depth, wait_until
+
+QUEUE = "evt-registry-party_member_registered--grid_events.on_party_member_registered"
 
 
 def tasks(ge, **query):
@@ -65,3 +69,30 @@ def test_three_must_visits_from_registry_events_overdue_and_cancel_on_moving_out
     assert len(tasks(ge, resident_id=r1, status="open")) == 2
     assert ge.create_year_end_visits({"year": 2026})["created"] == 0
     assert ge.create_year_end_visits({"year": 2027})["created"] == 1  # r1 only: r2 moved out
+
+
+
+def _publish(config, envelopes):
+    publisher = ConfirmedPublisher(config["AMQP_URI"])
+    try:
+        publisher.publish_batch([("registry.events", e["type"].split(".")[1], e, {}) for e in envelopes])
+    finally:
+        publisher.close()
+
+
+def _registered(resident_id):
+    return envelope("registry.party_member_registered",
+                    {"resident_id": resident_id, "grid_code": "G1", "branch_code": "BR-1",
+                     "joined_on": date(1990, 7, 1)},
+                    source="registry", correlation_id="c-1", occurred_at=datetime(2026, 11, 2, tzinfo=UTC))
+
+
+def test_a_redelivered_registry_event_creates_one_visit_task(services, rpc, config, gdb):
+    ge = rpc("grid_events")
+    env = _registered("R-42")
+    _publish(config, [env, env])  # the same event_id twice, as a redelivery brings it
+    _publish(config, [_registered("R-43")])  # once this one is handled, so were the copies before it
+    wait_until(lambda: tasks(ge, resident_id="R-43"), message="the later event's task")
+    wait_until(lambda: queue_depth(config, QUEUE) == 0)
+    assert [t["kind"] for t in tasks(ge, resident_id="R-42")] == ["move_in"]
+    assert gdb.outbox.count_documents({"envelope.type": "grid_events.visit_task_created"}) == 2
