@@ -4,11 +4,16 @@ Each function takes the service's `db` (shared.mongo.Database), and where it nee
 registry proxy, the settings, the actor and the time: the nameko entrypoints stay a few lines.
 """
 
+import logging
 from datetime import timedelta
+
+from pymongo.errors import PyMongoError
 
 from services.grid_events import domain
 from services.grid_events.routing import police_desk, route
 from shared.errors import Conflict, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
 
 STAFF_ROLES = ("admin", "community_office", "grid_worker", "police_desk")
 SUPERVISORS = ("admin", "community_office")
@@ -40,6 +45,20 @@ def check_reporter(actor, incident):
 def check_supervisor(actor):
     if actor is not None and actor.get("role") not in SUPERVISORS:
         raise Forbidden("only the community office may do this", {"role": [str(actor.get("role"))]})
+
+
+def reader_scope(actor):
+    """A resident sees only what they reported; staff and services see everything."""
+    if actor is not None and actor.get("role") not in STAFF_ROLES:
+        return {"reporter_resident_id": actor.get("id") or "-"}
+    return {}
+
+
+def visible(incident, actor):
+    scope = reader_scope(actor)
+    if scope and incident.get("reporter_resident_id") != scope["reporter_resident_id"]:
+        raise NotFound("no such incident", {"incident_id": [incident["incident_id"]]})
+    return incident
 
 
 # ---------------------------------------------------------------- report
@@ -249,29 +268,36 @@ def escalate_overdue(db, settings, now):
     from services.grid_events.store import overdue_candidates
 
     climbed = 0
-    for incident in list(overdue_candidates(db, now)):
-        step = domain.escalation(incident, now, settings.escalation_step_minutes)
-        if step is None:
-            continue
-        staff = rung_holders(db, step["rung"], incident["grid_code"])
-        entry = domain.history_entry("escalate", incident["status"], incident["status"], now, None,
-                                     f"{step['overdue']} overdue: to {step['rung']}")
-        record = {"level": step["level"], "rung": step["rung"], "overdue": step["overdue"], "at": now,
-                  "staff_ids": staff}
-        with db.transaction() as tx:
-            done = tx.incidents.update_one(
-                {"_id": incident["_id"], "escalation_level": incident["escalation_level"]},
-                {"$set": {"escalation_level": step["level"],
-                          "next_escalation_at": step["next_escalation_at"]},
-                 "$push": {"escalations": record, "history": entry}})
-            if not done.modified_count:
-                continue  # another instance's timer climbed it first
-            tx.emit("grid_events.incident_escalated", {
-                **_fact(incident), "level": step["level"], "rung": step["rung"],
-                "overdue": step["overdue"], "summary": incident["description"][:140],
-                "staff_ids": staff})
-        climbed += 1
+    for incident in overdue_candidates(db, now):
+        try:
+            climbed += _escalate(db, incident, settings, now)
+        except PyMongoError:  # a write conflict or a hiccup: the next tick tries again
+            log.exception("could not escalate %s", incident["_id"])
     return climbed
+
+
+def _escalate(db, incident, settings, now):
+    step = domain.escalation(incident, now, settings.escalation_step_minutes)
+    if step is None:
+        return 0
+    staff = rung_holders(db, step["rung"], incident["grid_code"])
+    entry = domain.history_entry("escalate", incident["status"], incident["status"], now, None,
+                                 f"{step['overdue']} overdue: to {step['rung']}")
+    record = {"level": step["level"], "rung": step["rung"], "overdue": step["overdue"], "at": now,
+              "staff_ids": staff}
+    with db.transaction() as tx:
+        done = tx.incidents.update_one(
+            {"_id": incident["_id"], "escalation_level": incident["escalation_level"]},
+            {"$set": {"escalation_level": step["level"],
+                      "next_escalation_at": step["next_escalation_at"]},
+             "$push": {"escalations": record, "history": entry}})
+        if not done.modified_count:
+            return 0  # another instance's timer climbed it first
+        tx.emit("grid_events.incident_escalated", {
+            **_fact(incident), "level": step["level"], "rung": step["rung"],
+            "overdue": step["overdue"], "summary": incident["description"][:140],
+            "staff_ids": staff})
+    return 1
 
 
 def rung_holders(db, rung, grid_code):
@@ -291,6 +317,6 @@ def auto_close(db, settings, now):
             act(db, "auto_close", {"incident_id": incident["_id"],
                                    "note": f"no rating within {settings.auto_close_days} days"}, None, now)
             closed += 1
-        except Conflict:
-            continue
+        except (Conflict, PyMongoError):
+            log.warning("could not auto-close %s", incident["_id"], exc_info=True)
     return closed

@@ -111,12 +111,12 @@ class GridEventsService:
 
     @rpc
     def get_incident(self, incident_id):
-        return out(incidents.load(self.db, incident_id))
+        return out(incidents.visible(incidents.load(self.db, incident_id), self.ctx.actor))
 
     @rpc
     def list_incidents(self, payload=None):
         query = s.ListIncidents().load(payload or {})
-        flt = store.incident_filter(query, clock.now())
+        flt = {**store.incident_filter(query, clock.now()), **incidents.reader_scope(self.ctx.actor)}
         return out(store.page(self.db.incidents, flt, query, [("reported_at", -1)]))
 
     @rpc
@@ -167,6 +167,7 @@ class GridEventsService:
     @rpc
     def list_visit_tasks(self, payload=None):
         query = s.ListVisitTasks().load(payload or {})
+        incidents.check_staff(self.ctx.actor)
         flt = {k: query[k] for k in ("grid_code", "status", "kind", "resident_id") if query.get(k)}
         if query.get("overdue") is not None:
             flt["overdue"] = query["overdue"]
@@ -257,5 +258,6 @@ class GridEventsService:
     @rpc
     def cctv_alarm(self, payload):
         data = s.CctvAlarm().load(payload)
+        incidents.check_staff(self.ctx.actor)
         return out(field_work.cctv_alarm(self.db, self.registry, self.settings, data, clock.now()))
 

@@ -16,7 +16,7 @@ INDEXES = {
         IndexModel([("camera_id", ASCENDING), ("status", ASCENDING)], name="camera_open",
                    partialFilterExpression={"camera_id": {"$type": "string"}}),
     ],
-    "party_members": [IndexModel("grid_code", name="grid")],
+    "party_members": [IndexModel("grid_code", name="grid"), IndexModel("active", name="active")],
     "visit_tasks": [
         IndexModel("task_id", unique=True, name="task_id"),
         # one task per (resident, kind, occasion): a year-end run or a redelivery adds nothing

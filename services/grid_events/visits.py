@@ -84,16 +84,16 @@ def staff_assigned(db, event):
 def create_year_end(db, year, now):
     """A year-end visit task for every party member still living here; returns how many were new."""
     due = date(year, 12, 31)
-    existing = {t["resident_id"] for t in db.visit_tasks.find({"kind": domain.YEAR_END,
-                                                               "occasion_key": {"$regex": f":{year}$"}},
-                                                              projection={"resident_id": 1})}
+    members = list(db.party_members.find({"active": True}))
+    keys = {m["_id"]: f"{m['_id']}:{domain.YEAR_END}:{year}" for m in members}
+    existing = {t["occasion_key"] for t in db.visit_tasks.find({"occasion_key": {"$in": list(keys.values())}},
+                                                               projection={"occasion_key": 1})}
     created = 0
-    for member in list(db.party_members.find({"active": True})):
-        if member["_id"] in existing:
+    for member in members:
+        if keys[member["_id"]] in existing:
             continue
-        task = _task(domain.YEAR_END, member["_id"], member["grid_code"], due,
-                     f"{member['_id']}:{domain.YEAR_END}:{year}", grid_worker(db, member["grid_code"]), now,
-                     reason=f"year-end visit {year}")
+        task = _task(domain.YEAR_END, member["_id"], member["grid_code"], due, keys[member["_id"]],
+                     grid_worker(db, member["grid_code"]), now, reason=f"year-end visit {year}")
         try:
             with db.transaction() as tx:
                 tx.visit_tasks.insert_one(task)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 NOISE_AT_B1 = {"category": "noise", "description": "KTV 凌晨还在唱",
                "address": {"building": "B1", "unit": "1", "room": "101"}}
@@ -160,8 +160,14 @@ def test_the_reporter_rates_or_reopens_only_their_own(community, rpc, as_actor):
     assert ge.get_incident(iid)["reporter_resident_id"] == "R-7"
     for step in ("accept", "start", "resolve"):
         getattr(ge, step)({"incident_id": iid, **EXTRA.get(step, {})})
+    other = as_actor({"id": "R-8", "role": "resident"}).grid_events
     with pytest.raises(Forbidden):
-        as_actor({"id": "R-8", "role": "resident"}).grid_events.rate({"incident_id": iid, "rating": 1})
+        other.rate({"incident_id": iid, "rating": 1})
+    with pytest.raises(NotFound):
+        other.get_incident(iid)  # residents see only their own reports
+    report(ge)
+    assert other.list_incidents()["total"] == 0 and me.list_incidents()["total"] == 1
+    assert ge.list_incidents()["total"] == 2
     reopened = me.reopen({"incident_id": iid, "reason": "still loud"})
     assert reopened["status"] == "reopened" and reopened["reopen_count"] == 1
 
