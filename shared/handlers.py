@@ -20,16 +20,19 @@ Handlers are SERVICE_POOL on durable queues: events wait while the service is do
 """
 
 import logging
+import random
 import traceback
 from datetime import UTC, datetime
 from functools import partial
 
+import eventlet
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.containers import ContainerBeingKilled
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko_amqp_retry import Backoff, BackoffPublisher
+from pymongo.errors import PyMongoError
 
 from shared import events
 from shared.context import CAUSATION_ID, CORRELATION_ID
@@ -40,6 +43,15 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_EXCHANGE = Exchange("dead-letters", type="direct", durable=True)
 BACKOFF_EXCHANGE = "backoff"
 DEFAULT_RETRY = {"schedule_ms": [1000, 5000, 30000, 120000, 600000]}
+# Write conflicts between concurrent transactions are normal under load: rerun at once, a few
+# times with jitter, before treating them as a failure worth a backoff queue.
+IN_PLACE_RETRIES = 5
+
+
+def is_transient(exc):
+    return isinstance(exc, PyMongoError) and (
+        exc.has_error_label("TransientTransactionError")
+        or exc.has_error_label("UnknownTransactionCommitResult"))
 
 
 def dead_letter_queue(service_name):
@@ -107,9 +119,24 @@ class ReliableEventHandler(EventHandler):
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
             self.queue_consumer.ack_message(message)
+        elif is_transient(exc_info[1]) and self._rerun(message, worker_ctx):
+            pass  # a fresh worker now owns the message
         else:
             self._settle_failure(message, exc_info[1], retry=True)
         return result, exc_info
+
+    def _rerun(self, message, worker_ctx):
+        reruns = getattr(message, "in_place_reruns", 0)
+        if reruns >= IN_PLACE_RETRIES:
+            return False
+        message.in_place_reruns = reruns + 1
+        eventlet.sleep(random.uniform(0.002, 0.02) * (reruns + 1))
+        try:
+            self.container.spawn_worker(self, worker_ctx.args, {}, context_data=dict(worker_ctx.data),
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+        return True
 
     def _settle_failure(self, message, exc, retry):
         try:

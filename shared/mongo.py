@@ -38,8 +38,6 @@ KIT_INDEXES = {
     OUTBOX: [
         IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="pending_in_order"),
         IndexModel("event_id", unique=True, name="event_id"),
-        # sent events are kept a week for inspection, then expire
-        IndexModel("sent_at", expireAfterSeconds=7 * 86400, name="sent_expiry"),
     ],
     PROCESSED: [IndexModel("processed_at", expireAfterSeconds=90 * 86400, name="expiry")],
 }
