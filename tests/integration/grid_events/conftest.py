@@ -4,15 +4,19 @@
 and helpers to add households, residents and party members."""
 
 import itertools
+from collections import defaultdict
 from datetime import date
 
 import pytest
+from nameko.events import event_handler as nameko_event_handler
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import get_container
 
 from services.grid_events.service import GridEventsService
 from services.registry.service import RegistryService
+from shared import events
+from tests.support import wait_until
 
 _ids = itertools.count(1)
 
@@ -24,9 +28,30 @@ def id_number(birth=date(1980, 5, 17), district="110105"):
     return body + ric.calc_check_digit(body + "0")  # it skips the last character
 
 
+RECEIVED = defaultdict(list)
+
+
+def _recorder():
+    """A service that hears every grid_events event as a consumer would, off RabbitMQ."""
+    attrs = {"name": "grid_events_recorder"}
+    for spec in events.all_specs():
+        if spec.source != "grid_events":
+            continue
+
+        def record(self, body, _type=spec.type):
+            RECEIVED[_type].append(body["payload"])
+
+        attrs[f"on_{spec.name}"] = nameko_event_handler("grid_events", spec.name)(record)
+    return type("GridEventsRecorder", (), attrs)
+
+
+Recorder = _recorder()
+
+
 @pytest.fixture
 def services(runner_factory, config):
-    runner = runner_factory(config, GridEventsService, RegistryService)
+    RECEIVED.clear()
+    runner = runner_factory(config, GridEventsService, RegistryService, Recorder)
     runner.start()
     return runner
 
@@ -49,11 +74,13 @@ def gdb(config, mongo_client):
 
 
 @pytest.fixture
-def emitted(gdb):
-    """Payloads grid_events committed to its outbox, of one event type, in order."""
-    def of(event_type):
-        found = gdb.outbox.find({"envelope.type": event_type}, sort=[("_id", 1)])
-        return [d["envelope"]["payload"] for d in found]
+def emitted(services):
+    """Payloads of one grid_events event type as published on RabbitMQ, in arrival order;
+    waits until at least `count` have arrived (count=0: what has arrived so far)."""
+    def of(event_type, count=1):
+        if count:
+            wait_until(lambda: len(RECEIVED[event_type]) >= count, message=f"{count} x {event_type}")
+        return list(RECEIVED[event_type])
 
     return of
 

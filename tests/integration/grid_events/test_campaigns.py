@@ -38,7 +38,7 @@ def test_campaign_coverage_lists_exactly_the_missed_households_and_people(commun
 
     ge.record_household_visit({"campaign_id": cid, "household_id": h1, "residents_reached": [b]})
     ge.record_household_visit({"campaign_id": cid, "household_id": h3, "residents_reached": []})
-    assert emitted("grid_events.campaign_completed") == []
+    assert emitted("grid_events.campaign_completed", 0) == []
     final = ge.record_household_visit({"campaign_id": cid, "household_id": h2, "residents_reached": [c]})
     assert final["complete"] is True and final["missed_households"] == [] and final["missed_residents"] == []
     ge.record_household_visit({"campaign_id": cid, "household_id": h2, "residents_reached": [c]})

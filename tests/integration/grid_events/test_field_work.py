@@ -72,4 +72,4 @@ def test_repeated_cctv_alarms_from_one_camera_fold_into_one_incident(community, 
     frozen_clock.advance(minutes=31)
     later = ge.cctv_alarm({"camera_id": "CAM-017"})
     assert later["folded"] is False and later["incident_id"] != first["incident_id"]
-    assert len(emitted("grid_events.incident_reported")) == 2
+    assert len(emitted("grid_events.incident_reported", 2)) == 2
