@@ -117,6 +117,16 @@ class RecordVisit(Schema):
     staff_id = fields.Str(allow_none=True, load_default=None)
 
 
+class VisitLogs(Schema):
+    resident_id = fields.Str(allow_none=True, load_default=None)
+    task_id = fields.Str(allow_none=True, load_default=None)
+
+    @validates_schema
+    def one_of(self, data, **kwargs):
+        if not data.get("resident_id") and not data.get("task_id"):
+            raise ValidationError("give a resident or a task", "resident_id")
+
+
 class YearEndVisits(Schema):
     year = fields.Int(required=True, strict=True, validate=validate.Range(2000, 2100))
 

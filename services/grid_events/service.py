@@ -178,6 +178,14 @@ class GridEventsService:
         return out(visits.record_visit(self.db, s.RecordVisit().load(payload), self.ctx.actor, clock.now()))
 
     @rpc
+    def list_visit_logs(self, payload):
+        """The visit log (走访记录) of one resident or one task, newest first."""
+        query = s.VisitLogs().load(payload)
+        incidents.check_staff(self.ctx.actor)
+        flt = {k: query[k] for k in ("resident_id", "task_id") if query.get(k)}
+        return out(list(self.db.visit_logs.find(flt, sort=[("recorded_at", -1)], limit=200)))
+
+    @rpc
     def create_year_end_visits(self, payload):
         year = s.YearEndVisits().load(payload)["year"]
         return {"year": year, "created": visits.create_year_end(self.db, year, clock.now())}

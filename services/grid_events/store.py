@@ -25,7 +25,7 @@ INDEXES = {
         IndexModel([("resident_id", ASCENDING), ("status", ASCENDING)], name="resident_open"),
         IndexModel([("grid_code", ASCENDING), ("status", ASCENDING)], name="grid_status"),
     ],
-    "visit_logs": [IndexModel("task_id", name="task")],
+    "visit_logs": [IndexModel("task_id", name="task"), IndexModel("resident_id", name="resident")],
     "campaigns": [IndexModel("campaign_id", unique=True, name="campaign_id")],
     "campaign_households": [
         IndexModel([("campaign_id", ASCENDING), ("household_id", ASCENDING)], unique=True, name="household"),

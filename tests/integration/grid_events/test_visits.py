@@ -53,6 +53,9 @@ def test_three_must_visits_from_registry_events_overdue_and_cancel_on_moving_out
     assert done["status"] == "done" and done["visited_on"] == "2026-11-06"
     with pytest.raises(Conflict):
         ge.record_visit({"task_id": difficulty["task_id"], "notes": "again"})
+    [log] = ge.list_visit_logs({"resident_id": r1})
+    assert log["task_id"] == difficulty["task_id"] and log["notes"] == "送去慰问金，病情稳定"
+    assert log["staff_id"] == "test" and log["visited_on"] == "2026-11-06"
 
     # 3. year end: from 1 December every party member living here gets a year-end visit, once
     frozen_clock.current = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
