@@ -7,7 +7,6 @@ PY=.venv/bin/python
 
 $PY -m ruff check .
 deploy/local/compose-check.sh
-$PY -m shared.events.docs --check
 
 trap 'deploy/local/infra.sh down' EXIT
 deploy/local/infra.sh up
