@@ -5,6 +5,7 @@ starts, so its coverage is exact against a fixed list: "no household missed, no 
 """
 
 from services.grid_events import domain
+from services.grid_events.store import retry_transient
 from shared.errors import Conflict, Forbidden, NotFound
 
 PAGE_SIZE = 500
@@ -53,6 +54,10 @@ def _emit_completed(tx, campaign):
 
 
 def record_household_visit(db, data, actor, now):
+    return retry_transient(lambda: _record_household_visit(db, data, actor, now))
+
+
+def _record_household_visit(db, data, actor, now):
     if actor and actor.get("role") == "resident":
         raise Forbidden("only staff record campaign visits", {"role": ["resident"]})
     campaign = db.campaigns.find_one({"_id": data["campaign_id"]})

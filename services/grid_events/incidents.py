@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from services.grid_events import domain
 from services.grid_events.routing import police_desk, route
+from services.grid_events.store import overdue_candidates, retry_transient
 from shared.errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,10 @@ def _emit_dispatched(tx, incident):
 
 def act(db, action, data, actor, now, **fields):
     """Apply lifecycle `action` to the incident `data["incident_id"]`; returns the new document."""
+    return retry_transient(lambda: _act(db, action, data, actor, now, **fields))
+
+
+def _act(db, action, data, actor, now, **fields):
     incident = load(db, data["incident_id"])
     if action in ("rate", "reopen"):
         check_reporter(actor, incident)
@@ -265,8 +270,6 @@ def grant_extension(db, data, actor, now):
 
 def escalate_overdue(db, settings, now):
     """Every overdue open incident climbs one rung (if its step has passed); returns how many."""
-    from services.grid_events.store import overdue_candidates
-
     climbed = 0
     for incident in overdue_candidates(db, now):
         try:

@@ -44,3 +44,26 @@ def test_campaign_coverage_lists_exactly_the_missed_households_and_people(commun
     ge.record_household_visit({"campaign_id": cid, "household_id": h2, "residents_reached": [c]})
     assert emitted("grid_events.campaign_completed") == [
         {"campaign_id": cid, "name": "反诈入户宣传", "grid_codes": ["G1"], "households": 3, "residents": 3}]
+
+
+def test_two_visits_finishing_a_campaign_at_once_complete_it_once(community, rpc, config, emitted):
+    import eventlet
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    ge = rpc("grid_events")
+    households = [community.household("B1", str(room)) for room in range(1, 5)]
+    cid = ge.start_campaign({"name": "防疫排查", "grid_codes": ["G1"]})["campaign_id"]
+    for h in households[:2]:
+        ge.record_household_visit({"campaign_id": cid, "household_id": h})
+
+    def visit(household_id):
+        with ClusterRpcProxy(config, context_data={"actor": {"id": "w", "role": "grid_worker",
+                                                             "grid": "G1"}}) as cluster:
+            return cluster.grid_events.record_household_visit({"campaign_id": cid,
+                                                               "household_id": household_id})
+
+    pool = eventlet.GreenPool()
+    results = list(pool.imap(visit, households[2:]))
+    assert any(r["complete"] for r in results)
+    assert ge.campaign_coverage(cid)["complete"] is True
+    assert len(emitted("grid_events.campaign_completed")) == 1
