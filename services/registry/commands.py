@@ -6,8 +6,27 @@ Each function takes `db` (the service's `Database`), `today` (community local da
 `actor`; refusals raise before the transaction, so a refused command writes nothing.
 """
 
+import random
+import time
+
+from pymongo import UpdateOne
+from pymongo.errors import OperationFailure
+
 from services.registry import domain, store
 from shared.errors import Conflict, InvalidInput, NotFound, invalid
+
+
+def commit(db, write, attempts=6):
+    """Run `write(tx)` in one transaction, again if it meets a concurrent one (a write conflict is
+    transient: nothing was committed). Validation happened before, so only the writes re-run."""
+    for attempt in range(attempts):
+        try:
+            with db.transaction() as tx:
+                return write(tx)
+        except OperationFailure as exc:
+            if attempt == attempts - 1 or not exc.has_error_label("TransientTransactionError"):
+                raise
+            time.sleep(random.uniform(0.005, 0.03) * 2 ** attempt)
 
 
 class BatchErrors:
@@ -38,10 +57,12 @@ def resident_ids_in(collection, resident_ids):
 def define_grid(db, grid):
     owners = store.grid_owners(db, grid["buildings"])
     domain.check_grid_definition(grid["code"], grid["buildings"], owners)
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.grids.update_one({"code": grid["code"]},
                             {"$set": {"name": grid["name"], "buildings": grid["buildings"]}},
                             upsert=True)
+    commit(db, write)
     return grid
 
 
@@ -78,11 +99,13 @@ def register_households(db, items, actor):
              "kind": item["kind"], "landlord_household_id": item.get("landlord_household_id"),
              "head_resident_id": None}
             for item in items]
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.households.insert_many([dict(d) for d in docs])
         tx.emit_many("registry.household_registered",
                      [{k: d[k] for k in ("household_id", "grid_code", "building", "unit", "room", "kind",
                                          "landlord_household_id")} for d in docs])
+    commit(db, write)
     return [store.household_view(d) for d in docs]
 
 
@@ -133,19 +156,21 @@ def register_residents(db, items, actor, today, now):
     for doc, resident_id in zip(docs, store.resident_ids(first, len(docs)), strict=True):
         doc["resident_id"] = resident_id
     heads = {d["household_id"]: d["resident_id"] for d in docs if d["head_of_household"]}
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.residents.insert_many([dict(d) for d in docs])
-        for household_id, resident_id in heads.items():
-            tx.residents.update_many({"household_id": household_id, "head_of_household": True,
-                                      "resident_id": {"$ne": resident_id}},
+        if heads:  # a new head of household replaces the previous one (two writes for the batch)
+            tx.residents.update_many({"household_id": {"$in": list(heads)}, "head_of_household": True,
+                                      "resident_id": {"$nin": list(heads.values())}},
                                      {"$set": {"head_of_household": False}})
-            tx.households.update_one({"household_id": household_id},
-                                     {"$set": {"head_resident_id": resident_id}})
+            tx.households.bulk_write([UpdateOne({"household_id": h}, {"$set": {"head_resident_id": r}})
+                                      for h, r in heads.items()], ordered=False)
         tx.emit_many("registry.resident_registered", [{
             "resident_id": d["resident_id"], "household_id": d["household_id"], "grid_code": d["grid_code"],
             "name": d["name"], "sex": d["sex"], "birth_date": domain.as_date(d["birth_date"]),
             "residence_type": d["residence_type"], "tags": d["tags"], "phone": d["phone"],
             "email": d["email"], "language": d["language"]} for d in docs])
+    commit(db, write)
     return docs
 
 
@@ -191,7 +216,8 @@ def update_resident(db, request, actor, today):
         return resident, {}
     stored = {k: (domain.as_datetime(v) if k in ("registered_on", "expires_on") else v)
               for k, v in changes.items()}
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.residents.update_one({"resident_id": resident["resident_id"]}, {"$set": stored})
         if changes.get("head_of_household"):
             tx.residents.update_many({"household_id": request.get("household_id", resident["household_id"]),
@@ -201,6 +227,7 @@ def update_resident(db, request, actor, today):
                                      {"$set": {"head_resident_id": resident["resident_id"]}})
         tx.emit("registry.resident_updated", {"resident_id": resident["resident_id"], "grid_code": grid_code,
                                               "changes": domain.event_changes(changes)})
+    commit(db, write)
     resident.update(stored)
     return resident, changes
 
@@ -213,13 +240,15 @@ def depart(db, resident_id, on, kind, actor, today):
                             "deceased": ("died_on", domain.DECEASED, "registry.resident_died")}[kind]
     domain.check_departure(resident, on, field, today)
     update = {"status": status, field: domain.as_datetime(on)}
-    with db.transaction() as tx:
+
+    def write(tx):
         result = tx.residents.update_one({"resident_id": resident_id, "status": domain.ACTIVE},
                                          {"$set": update})
         if result.modified_count != 1:  # a concurrent departure won
             raise Conflict("resident is no longer active", {"resident_id": ["status changed"]})
         tx.emit(event, {"resident_id": resident_id, "household_id": resident["household_id"],
                         "grid_code": resident["grid_code"], field: on})
+    commit(db, write)
     resident.update(update)
     return resident
 
@@ -239,7 +268,8 @@ def flag_difficulty(db, request, actor, now):
     party_member = db.party_members.find_one({"resident_id": resident["resident_id"]}) is not None
     tags = sorted(set(resident.get("tags", [])) | {domain.IN_DIFFICULTY})
     difficulty = {"reason": request["reason"], "flagged_at": now, "by": (actor or {}).get("id")}
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.residents.update_one({"resident_id": resident["resident_id"]},
                                 {"$set": {"tags": tags, "difficulty": difficulty}})
         tx.emit("registry.resident_updated", {"resident_id": resident["resident_id"],
@@ -248,15 +278,18 @@ def flag_difficulty(db, request, actor, now):
             tx.emit("registry.party_member_in_difficulty", {
                 "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
                 "reason": request["reason"]})
+    commit(db, write)
     resident.update({"tags": tags, "difficulty": difficulty})
     return resident, True, party_member
 
 
 def record_full_read(db, resident, actor, reason, now, correlation_id):
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.full_reads.insert_one({"resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
                                   "actor": actor, "reason": reason.strip(), "at": now,
                                   "correlation_id": correlation_id})
+    commit(db, write)
 
 
 # --- the 60th birthday ----------------------------------------------------------------------
@@ -287,7 +320,8 @@ def assign_grid_staff(db, request, now):
     doc = {"staff_id": staff_id, "role": request["role"], "grid_code": grid_code, "name": request["name"],
            "phone": request["phone"], "email": request.get("email"), "language": request["language"],
            "resident_id": request.get("resident_id"), "active": True, "assigned_at": now}
-    with db.transaction() as tx:
+
+    def write(tx):
         if request["role"] == "grid_worker":  # one current grid worker per grid: the new one replaces
             tx.staff.update_many({"grid_code": grid_code, "role": "grid_worker", "active": True,
                                   "staff_id": {"$ne": staff_id}},
@@ -295,6 +329,7 @@ def assign_grid_staff(db, request, now):
         tx.staff.update_one({"staff_id": staff_id}, {"$set": doc}, upsert=True)
         tx.emit("registry.grid_staff_assigned", {k: doc[k] for k in (
             "staff_id", "grid_code", "role", "name", "resident_id", "phone", "email", "language")})
+    commit(db, write)
     return doc
 
 
@@ -307,8 +342,10 @@ def define_party_unit(db, unit):
     domain.check_party_unit(unit["level"], parent)
     if unit["grid_code"] and db.grids.find_one({"code": unit["grid_code"]}, {"_id": 1}) is None:
         raise invalid("grid_code", f"unknown grid {unit['grid_code']!r}")
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.party_units.update_one({"code": unit["code"]}, {"$set": dict(unit)}, upsert=True)
+    commit(db, write)
     return unit
 
 
@@ -338,13 +375,15 @@ def register_party_members(db, items, today, now):
              "branch_code": i["branch_code"], "joined_on": domain.as_datetime(i["joined_on"]),
              "transferred_in_on": domain.as_datetime(i.get("transferred_in_on")),
              "posts": i.get("posts") or [], "registered_at": now} for i in items]
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.party_members.insert_many([dict(d) for d in docs])
         tx.residents.update_many({"resident_id": {"$in": ids}}, {"$addToSet": {"tags": domain.PARTY_MEMBER}})
         tx.emit_many("registry.party_member_registered", [{
             "resident_id": d["resident_id"], "grid_code": d["grid_code"], "branch_code": d["branch_code"],
             "joined_on": domain.as_date(d["joined_on"]),
             "transferred_in_on": domain.as_date(d["transferred_in_on"])} for d in docs])
+    commit(db, write)
     return docs
 
 
@@ -385,13 +424,15 @@ def enroll_shareholders(db, items, actor, now):
     docs = [{"shareholder_id": f"SH-{first + n:05d}", "resident_id": i["resident_id"], "group": i["group"],
              "shares": i["shares"], "status": "active", "enrolled_at": now} for n, i in enumerate(items)]
     who = (actor or {}).get("id")
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.shareholders.insert_many([dict(d) for d in docs])
         tx.shareholder_history.insert_many([{
             "shareholder_id": d["shareholder_id"], "at": now, "by": who, "reason": "enrolled",
             "before": None, "after": {k: d[k] for k in domain.SHAREHOLDING_FIELDS}} for d in docs])
         tx.emit_many("registry.shareholder_enrolled", [{k: d[k] for k in (
             "shareholder_id", "resident_id", "group", "shares")} for d in docs])
+    commit(db, write)
     return docs
 
 
@@ -400,7 +441,8 @@ def change_shares(db, request, actor, now):
     if current is None:
         raise NotFound(f"no shareholder {request['shareholder_id']}", {"shareholder_id": ["unknown"]})
     before, after = domain.shareholding_change(current, request)
-    with db.transaction() as tx:
+
+    def write(tx):
         result = tx.shareholders.update_one({"shareholder_id": current["shareholder_id"],
                                              **{k: current[k] for k in before}}, {"$set": after})
         if result.modified_count != 1:
@@ -411,6 +453,7 @@ def change_shares(db, request, actor, now):
         tx.emit("registry.shareholder_changed", {"shareholder_id": current["shareholder_id"],
                                                  "resident_id": current["resident_id"], "before": before,
                                                  "after": after, "reason": request["reason"]})
+    commit(db, write)
     current.update(after)
     return current, before, after
 
@@ -436,8 +479,10 @@ def register_organisation(db, request, now):
     org_id = f"ORG-{store.allocate(db, 'organisation'):03d}"
     doc = {"org_id": org_id, **request, "members": members, "registered_at": now,
            "agreement_on": domain.as_datetime(request.get("agreement_on"))}
-    with db.transaction() as tx:
+
+    def write(tx):
         tx.organisations.insert_one(dict(doc))
+    commit(db, write)
     return doc
 
 

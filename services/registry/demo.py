@@ -322,7 +322,20 @@ def _batches(items, size):
         yield items[start:start + size]
 
 
-def load(registry, community, batch_size=500, log=print):
+def _pipelined(method, payloads, in_flight):
+    """Call `method` once per payload with up to `in_flight` calls pending (nameko's `call_async`,
+    safe on one proxy); results in order. Batches are independent, so the service validates one
+    while the database writes another."""
+    results, pending = [], []
+    for payload in payloads:
+        pending.append(method.call_async(payload))
+        if len(pending) >= in_flight:
+            results.append(pending.pop(0).result())
+    results.extend(reply.result() for reply in pending)
+    return results
+
+
+def load(registry, community, batch_size=500, in_flight=3, log=print):
     """Load `community` through `registry` (an RPC proxy). Returns the counts and seconds."""
     started = time.monotonic()
     if registry.stats()["residents"]:
@@ -336,27 +349,27 @@ def load(registry, community, batch_size=500, log=print):
     household_ids = {}
     landlords = [h for h in community.households if h["kind"] != "tenant"]
     tenants = [h for h in community.households if h["kind"] == "tenant"]
-    for group in (landlords, tenants):
-        for batch in _batches(group, batch_size):
-            payload = [{k: v for k, v in h.items() if k not in ("key", "landlord_key")}
-                       | ({"landlord_household_id": household_ids[h["landlord_key"]]}
-                          if "landlord_key" in h else {})
-                       for h in batch]
-            ids = registry.import_households(payload)
-            household_ids.update(zip([h["key"] for h in batch], ids, strict=True))
+    for group in (landlords, tenants):  # tenants name their landlord's household id
+        payloads = [[{k: v for k, v in h.items() if k not in ("key", "landlord_key")}
+                     | ({"landlord_household_id": household_ids[h["landlord_key"]]}
+                        if "landlord_key" in h else {})
+                     for h in batch] for batch in _batches(group, batch_size)]
+        ids = [i for batch in _pipelined(registry.import_households, payloads, in_flight) for i in batch]
+        household_ids.update(zip([h["key"] for h in group], ids, strict=True))
 
-    resident_ids = {}
-    for batch in _batches(community.residents, batch_size):
-        payload = [{k: v for k, v in r.items() if k not in ("key", "household_key")}
-                   | {"household_id": household_ids[r["household_key"]]} for r in batch]
-        resident_ids.update(zip([r["key"] for r in batch], registry.import_residents(payload), strict=True))
+    payloads = [[{k: v for k, v in r.items() if k not in ("key", "household_key")}
+                 | {"household_id": household_ids[r["household_key"]]} for r in batch]
+                for batch in _batches(community.residents, batch_size)]
+    ids = [i for batch in _pipelined(registry.import_residents, payloads, in_flight) for i in batch]
+    resident_ids = dict(zip([r["key"] for r in community.residents], ids, strict=True))
 
-    for batch in _batches(community.party_members, batch_size):
-        registry.import_party_members([{k: v for k, v in m.items() if k != "resident_key"}
-                                       | {"resident_id": resident_ids[m["resident_key"]]} for m in batch])
-    for batch in _batches(community.shareholders, batch_size):
-        registry.import_shareholders([{k: v for k, v in s.items() if k != "resident_key"}
-                                      | {"resident_id": resident_ids[s["resident_key"]]} for s in batch])
+    def by_resident(items):
+        return [[{k: v for k, v in item.items() if k != "resident_key"}
+                 | {"resident_id": resident_ids[item["resident_key"]]} for item in batch]
+                for batch in _batches(items, batch_size)]
+
+    _pipelined(registry.import_party_members, by_resident(community.party_members), in_flight)
+    _pipelined(registry.import_shareholders, by_resident(community.shareholders), in_flight)
     for post in community.staff:
         registry.assign_grid_staff({k: v for k, v in post.items() if k != "resident_key"}
                                    | ({"resident_id": resident_ids[post["resident_key"]]}

@@ -12,8 +12,15 @@ def registry_db(config, mongo_client):
 
 
 @pytest.fixture
-def registry(runner_factory, config):
-    runner = runner_factory(config, RegistryService)
+def quiet_config(config):
+    """The registry with its outbox relay off: what it emits stays in its outbox for the test to
+    read (the relay deletes what it publishes). test_published.py covers the relay end to end."""
+    return {**config, "OUTBOX_RELAY": False}
+
+
+@pytest.fixture
+def registry(runner_factory, quiet_config):
+    runner = runner_factory(quiet_config, RegistryService)
     runner.start()
     return runner
 

@@ -18,8 +18,9 @@ def announced(db):
     return [parse(e).payload["resident_id"] for e in outbox(db, "registry.resident_turned_60")]
 
 
-def test_turned_60_once_per_person_with_two_instances_and_a_restart(container_factory, config, rpc,
+def test_turned_60_once_per_person_with_two_instances_and_a_restart(container_factory, quiet_config, rpc,
                                                                     registry_db, frozen_clock):
+    config = quiet_config
     # frozen clock: 2026-11-02 09:00 UTC = 17:00 in the community
     first = container_factory(RegistryService, config)
     second = container_factory(RegistryService, config)
