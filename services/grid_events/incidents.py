@@ -35,7 +35,7 @@ def check_staff(actor, incident=None):
 
 
 def check_reporter(actor, incident):
-    """Rating and reopening are the reporter's (or the office's, recording it for them)."""
+    """Rating, reopening and closing are the reporter's (or the office's, recording it for them)."""
     if actor is None or actor.get("role") in SUPERVISORS:
         return
     if actor.get("role") == "resident" and actor.get("id") == incident.get("reporter_resident_id"):
@@ -153,8 +153,8 @@ def act(db, action, data, actor, now, **fields):
 
 def _act(db, action, data, actor, now, **fields):
     incident = load(db, data["incident_id"])
-    if action in ("rate", "reopen"):
-        check_reporter(actor, incident)
+    if action in ("rate", "reopen", "close"):
+        check_reporter(actor, incident)  # the handler does not close their own work
     elif action != "auto_close":
         check_staff(actor, incident)
     changes, entry = domain.transition(incident, action, now, actor, data.get("note") or data.get("reason"))

@@ -139,7 +139,7 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(community, rpc,
     assert refused == 9 * 9 - sum(len(v) for v in LEGAL.values())
 
 
-def test_a_reject_needs_a_reason_and_residents_may_not_handle(community, rpc, as_actor):
+def test_a_reject_needs_a_reason_residents_may_not_handle_workers_may_not_close(community, rpc, as_actor):
     ge = rpc("grid_events")
     iid = report(ge)["incident_id"]
     with pytest.raises(InvalidInput) as refused:
@@ -152,6 +152,13 @@ def test_a_reject_needs_a_reason_and_residents_may_not_handle(community, rpc, as
     with pytest.raises(Forbidden):
         other_worker.accept({"incident_id": iid})
     assert ge.get_incident(iid)["status"] == "dispatched"
+    worker = as_actor({"id": community.worker1, "role": "grid_worker", "grid": "G1"}).grid_events
+    worker.accept({"incident_id": iid})
+    worker.start({"incident_id": iid})
+    worker.resolve({"incident_id": iid, "resolution": "done"})
+    with pytest.raises(Forbidden):
+        worker.close({"incident_id": iid})  # the handler does not close their own work
+    assert ge.get_incident(iid)["status"] == "resolved"
 
 
 def test_the_reporter_rates_or_reopens_only_their_own(community, rpc, as_actor):
