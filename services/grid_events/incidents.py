@@ -38,7 +38,8 @@ def check_reporter(actor, incident):
     """Rating, reopening and closing are the reporter's (or the office's, recording it for them)."""
     if actor is None or actor.get("role") in SUPERVISORS:
         return
-    if actor.get("role") == "resident" and actor.get("id") == incident.get("reporter_resident_id"):
+    reporter = incident.get("reporter_resident_id")
+    if actor.get("role") == "resident" and reporter and actor.get("id") == reporter:
         return
     raise Forbidden("only the reporter may do this", {"actor": ["not the reporter"]})
 
