@@ -92,10 +92,13 @@ class ListIncidents(Page):
     overdue = fields.Bool(allow_none=True, load_default=None)
 
 
-class GridStats(Schema):
-    grid_code = required_text(40)
+class AllGridStats(Schema):
     reported_from = fields.AwareDateTime(allow_none=True, load_default=None)
     reported_to = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class GridStats(AllGridStats):
+    grid_code = required_text(40)
 
 
 # ---------------------------------------------------------------- visits

@@ -122,12 +122,17 @@ class GridEventsService:
     @rpc
     def grid_stats(self, payload):
         query = s.GridStats().load(payload if isinstance(payload, dict) else {"grid_code": payload})
-        flt = {"grid_code": query["grid_code"]}
-        if query["reported_from"] or query["reported_to"]:
-            flt["reported_at"] = {k: v for k, v in (("$gte", query["reported_from"]),
-                                                    ("$lt", query["reported_to"])) if v}
-        found = list(self.db.incidents.find(flt, projection={"history": 0, "alarms": 0}))
+        found = list(self.db.incidents.find(store.stats_filter(query), projection=store.STATS_FIELDS))
         return {"grid_code": query["grid_code"], **domain.grid_statistics(found)}
+
+    @rpc
+    def all_grid_stats(self, payload=None):
+        """`grid_stats` for every grid with incidents, side by side: {grid_code: stats}."""
+        query = s.AllGridStats().load(payload or {})
+        by_grid = {}
+        for incident in self.db.incidents.find(store.stats_filter(query), projection=store.STATS_FIELDS):
+            by_grid.setdefault(incident["grid_code"], []).append(incident)
+        return {code: domain.grid_statistics(found) for code, found in sorted(by_grid.items())}
 
     # ------------------------------------------------------------ the clock's work
 

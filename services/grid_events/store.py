@@ -73,6 +73,18 @@ def incident_filter(query, now):
     return flt
 
 
+STATS_FIELDS = {k: 1 for k in ("grid_code", "status", "reported_at", "accepted_at", "resolved_at", "due_at",
+                               "rating", "reopen_count")}
+
+
+def stats_filter(query):
+    flt = {"grid_code": query["grid_code"]} if query.get("grid_code") else {}
+    period = {k: v for k, v in (("$gte", query.get("reported_from")), ("$lt", query.get("reported_to"))) if v}
+    if period:
+        flt["reported_at"] = period
+    return flt
+
+
 def page(collection, flt, query, sort):
     total = collection.count_documents(flt)
     skip = (query["page"] - 1) * query["page_size"]

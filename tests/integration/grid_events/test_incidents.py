@@ -316,6 +316,11 @@ def test_grid_statistics_match_hand_computed_figures(community, rpc, frozen_cloc
     assert stats["rating_avg"] == 3.5
     assert stats["reopen"] == {"count": 1, "of": 3, "rate": 0.3333}
     assert ge.grid_stats({"grid_code": "G1"})["incidents"] == 1
+    everything = ge.all_grid_stats()
+    assert sorted(everything) == ["G1", "G2"] and everything["G2"] == {k: v for k, v in stats.items()
+                                                                         if k != "grid_code"}
+    before = ge.grid_stats({"grid_code": "G2", "reported_to": "2026-11-02T09:00:00+00:00"})
+    assert before["incidents"] == 0  # the period filter: nothing was reported before t0
 
 
 def test_list_incidents_filters_and_pages(community, rpc):
