@@ -189,7 +189,8 @@ def main():
         for name in mongo.list_database_names():
             if name.startswith(PREFIX):
                 mongo.drop_database(name)
-        _delete_queue("evt-bench_producer-tick--bench_consumer.on_tick")
+        _delete_queues("evt-bench_producer-tick--bench_consumer.on_tick", "rpc-bench_producer",
+                       "evt-bench_bare-tick--bench_bare_consumer.on_tick", "rpc-bench_bare")
 
     width = max(len(r[0]) for r in rows)
     print(f"\nKit vs bare nameko/kombu ({args.calls} calls, {args.events} events; "
@@ -199,11 +200,12 @@ def main():
         print(f"{name.ljust(width)}  {value:>14}  {detail:>14}")
 
 
-def _delete_queue(name):
+def _delete_queues(*names):
     from kombu import Connection
 
     with Connection(AMQP_URI) as conn:
-        conn.default_channel.queue_delete(name)
+        for name in names:
+            conn.default_channel.queue_delete(name)
 
 
 if __name__ == "__main__":
