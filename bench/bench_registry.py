@@ -41,7 +41,7 @@ def setup_vhost():
                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
 
 
-def teardown(service, mongo):
+def teardown(service, mongo, keep=False):
     if service is not None and service.poll() is None:
         service.terminate()
         try:
@@ -49,7 +49,7 @@ def teardown(service, mongo):
         except subprocess.TimeoutExpired:
             service.kill()
     for name in mongo.list_database_names():
-        if name.startswith(PREFIX):
+        if name.startswith(PREFIX) and not keep:
             mongo.drop_database(name)
     requests.delete(f"{MANAGEMENT}/vhosts/{VHOST}", auth=AUTH, timeout=10)
 
@@ -90,6 +90,7 @@ def main():
     parser.add_argument("--households", type=int, default=4000)
     parser.add_argument("--reads", type=int, default=300)
     parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
+    parser.add_argument("--keep", action="store_true", help=f"keep the {PREFIX}registry database")
     args = parser.parse_args()
 
     from nameko.standalone.rpc import ClusterRpcProxy
@@ -134,7 +135,7 @@ def main():
             noop_ms = (time.monotonic() - again) * 1000
             rows.append(("load again (no-op: already loaded)", f"{noop_ms:.0f} ms", ""))
     finally:
-        teardown(service, mongo)
+        teardown(service, mongo, keep=args.keep)
 
     width = max(len(r[0]) for r in rows)
     print(f"{'registry bench':<{width}}  {'figure':>10}  notes")

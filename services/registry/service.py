@@ -112,7 +112,7 @@ class RegistryService:
         total = self.db.households.count_documents(query)
         households = list(self.db.households.find(query).sort("household_id", 1)
                           .skip((params["page"] - 1) * params["page_size"]).limit(params["page_size"]))
-        members = store.members_of(self.db, [h["household_id"] for h in households])
+        members = store.members_of(self.db, [h["household_id"] for h in households], params["grid_codes"])
         return _page(params, total, [store.household_view(h, members[h["household_id"]]) for h in households])
 
     # --- residents --------------------------------------------------------------------------
@@ -324,6 +324,11 @@ class RegistryService:
         return [commands.organisation_view(d) for d in self.db.organisations.find(query).sort("org_id", 1)]
 
     # --- operations -------------------------------------------------------------------------
+
+    @rpc
+    def has_residents(self):
+        """Whether anyone is registered yet (cheap: the demo loader's no-op check)."""
+        return self.db.residents.find_one({}, {"_id": 1}) is not None
 
     @rpc
     def stats(self):

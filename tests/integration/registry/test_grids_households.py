@@ -121,5 +121,11 @@ def test_list_households_pages_by_grid_with_active_members(reg, grids):
     assert [h["household_id"] for h in page1["items"] + page2["items"]] == [h["household_id"] for h in g3]
     assert page1["items"][0]["members"] == [a["resident_id"]]  # moved-out members are not members
     assert page1["items"][0]["kind"] == "owner" and page1["items"][0]["room"] == "101"
-    assert reg.list_households({"grid_codes": ["G1", "G3"]})["total"] == 4
+    c = reg.register_resident({"name": "李雷", "id_number": id_number(sequence=5),
+                               "household_id": g1["household_id"], "residence_type": "registered"})
+    both = reg.list_households({"grid_codes": ["G1", "G3"]})
+    assert both["total"] == 4
+    assert {h["household_id"]: h["members"] for h in both["items"]} == {
+        g1["household_id"]: [c["resident_id"]], g3[0]["household_id"]: [a["resident_id"]],
+        g3[1]["household_id"]: [], g3[2]["household_id"]: []}
     assert reg.list_households({"grid_codes": ["G1"]})["items"][0]["household_id"] == g1["household_id"]
