@@ -32,11 +32,10 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.containers import ContainerBeingKilled
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko_amqp_retry import Backoff, BackoffPublisher
-from pymongo.errors import PyMongoError
 
 from shared import events
 from shared.context import CAUSATION_ID, CORRELATION_ID
-from shared.mongo import AlreadyProcessed
+from shared.mongo import AlreadyProcessed, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +45,6 @@ DEFAULT_RETRY = {"schedule_ms": [1000, 5000, 30000, 120000, 600000]}
 # Write conflicts between concurrent transactions are normal under load: rerun at once, a few
 # times with jitter, before treating them as a failure worth a backoff queue.
 IN_PLACE_RETRIES = 5
-
-
-def is_transient(exc):
-    return isinstance(exc, PyMongoError) and (
-        exc.has_error_label("TransientTransactionError")
-        or exc.has_error_label("UnknownTransactionCommitResult"))
 
 
 def dead_letter_queue(service_name):

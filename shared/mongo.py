@@ -16,12 +16,14 @@ event as processed (unique key) so a redelivered event has no second effect: see
 """
 
 import logging
+import random
 from contextlib import contextmanager
 from functools import partial
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, IndexModel, MongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -41,6 +43,13 @@ KIT_INDEXES = {
     ],
     PROCESSED: [IndexModel("processed_at", expireAfterSeconds=90 * 86400, name="expiry")],
 }
+
+
+def is_transient(exc):
+    """A write conflict or an unknown commit result: running the whole transaction again is safe."""
+    return isinstance(exc, PyMongoError) and (
+        exc.has_error_label("TransientTransactionError")
+        or exc.has_error_label("UnknownTransactionCommitResult"))
 
 
 class AlreadyProcessed(Exception):
@@ -115,6 +124,22 @@ class Database:
         if collection_name.startswith("_"):
             raise AttributeError(collection_name)
         return self.raw[collection_name]
+
+    def run_transaction(self, work, attempts=8):
+        """Run `work(tx)` in a transaction and return its result; when it loses a write conflict
+        to a concurrent one, run it again from the start (it re-reads, so it decides again).
+
+        Use it for read-decide-write commands that may race; `work` must do no I/O but the
+        database, since it can run more than once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except PyMongoError as exc:
+                if attempt == attempts or not is_transient(exc):
+                    raise
+                log.info("write conflict in %s, running again (%d)", self._provider.service_name, attempt)
+                eventlet.sleep(random.uniform(0.002, 0.01 * attempt))  # jitter: contenders spread out
 
     @contextmanager
     def transaction(self):

@@ -44,6 +44,15 @@ class OrdersService:
         return {"order_id": order["order_id"], "correlation_id": self.ctx.correlation_id}
 
     @rpc
+    def count_order(self):
+        def bump(tx):
+            n = (tx.counters.find_one({"_id": "orders"}) or {"n": 0})["n"] + 1
+            tx.counters.update_one({"_id": "orders"}, {"$set": {"n": n}}, upsert=True)
+            return n
+
+        return self.db.run_transaction(bump)
+
+    @rpc
     def place_order_with_bad_event(self, order_id):
         with self.db.transaction() as tx:
             tx.orders.insert_one({"order_id": order_id})

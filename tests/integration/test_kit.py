@@ -1,6 +1,8 @@
 """The kit on real RabbitMQ and a real MongoDB-compatible server, through three small services."""
 
+import eventlet
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from deploy import queues
 from shared.amqp import ConfirmedPublisher
@@ -39,8 +41,6 @@ def test_command_commits_state_and_its_event_fans_out_to_two_services(services, 
 
 
 def test_correlation_id_given_by_the_caller_is_kept(services, config, dbs):
-    from nameko.standalone.rpc import ClusterRpcProxy
-
     with ClusterRpcProxy(config, context_data={"correlation_id": "req-42"}) as cluster:
         cluster.kit_orders.place_order({"order_id": "C-1", "amount_fen": 1})
     invoice = wait_until(lambda: dbs("kit_billing").invoices.find_one({"order_id": "C-1"}))
@@ -142,3 +142,16 @@ def test_health_reports_broker_database_backlog_and_dead_letters(services, rpc):
     assert report["broker"] is True and report["database"] is True
     assert report["outbox_backlog"] == 0 and report["dlq_depth"] == 0
     assert report["status"] == "ok"
+
+
+def test_a_read_decide_write_command_that_loses_a_write_conflict_runs_again(services, config, dbs):
+    def count_order():
+        with ClusterRpcProxy(config) as cluster:  # one client per greenthread (nameko 2.x)
+            return cluster.kit_orders.count_order()
+
+    callers = [eventlet.spawn(count_order) for _ in range(5)]
+    results = sorted(caller.wait() for caller in callers)
+
+    # five concurrent read-modify-write commands on one document: none lost, none failed
+    assert results == [1, 2, 3, 4, 5]
+    assert dbs("kit_orders").counters.find_one({"_id": "orders"})["n"] == 5
