@@ -1,6 +1,7 @@
 """The registry's collections, their indexes, and the queries the service runs on them."""
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from services.registry import domain
 
@@ -21,7 +22,10 @@ INDEXES = {
                   IndexModel("name", name="name")],
     "staff": [IndexModel("staff_id", unique=True, name="staff_id"),
               IndexModel([("grid_code", ASCENDING), ("role", ASCENDING), ("active", ASCENDING)],
-                         name="post")],
+                         name="post"),
+              # a grid has one current grid worker, even when two assignments race
+              IndexModel("grid_code", unique=True, name="one_grid_worker",
+                         partialFilterExpression={"role": "grid_worker", "active": True})],
     "party_units": [IndexModel("code", unique=True, name="code")],
     "party_members": [IndexModel("resident_id", unique=True, name="resident_id"),
                       IndexModel("branch_code", name="branch")],
@@ -46,9 +50,15 @@ def allocate(db, counter, count=1):
 
     Outside any transaction on purpose: concurrent registrations never conflict on the counter,
     and a refused or rolled-back command at worst leaves a gap in the numbering."""
-    doc = db.counters.find_one_and_update({"_id": counter}, {"$inc": {"value": count}}, upsert=True,
-                                          return_document=ReturnDocument.AFTER)
-    return doc["value"] - count + 1
+    for _ in range(10):
+        try:
+            doc = db.counters.find_one_and_update({"_id": counter}, {"$inc": {"value": count}}, upsert=True,
+                                                  return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # two first uses raced to create the counter: the other won
+            continue
+        if doc is not None:  # (SecantusDB answers None to the loser of that race)
+            return doc["value"] - count + 1
+    raise RuntimeError(f"could not allocate from counter {counter!r}")
 
 
 def resident_ids(first, count):

@@ -129,3 +129,21 @@ def test_list_households_pages_by_grid_with_active_members(reg, grids):
         g1["household_id"]: [c["resident_id"]], g3[0]["household_id"]: [a["resident_id"]],
         g3[1]["household_id"]: [], g3[2]["household_id"]: []}
     assert reg.list_households({"grid_codes": ["G1"]})["items"][0]["household_id"] == g1["household_id"]
+
+
+def test_two_racing_grid_worker_assignments_leave_one_current_worker(reg, grids, config, registry_db):
+    import eventlet
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    def assign(n):
+        with ClusterRpcProxy(config) as cluster:
+            try:
+                return cluster.registry.assign_grid_staff({"grid_code": "G1", "role": "grid_worker",
+                                                           "name": f"网格员{n}", "phone": "13800000001"})
+            except Conflict:
+                return None
+
+    results = list(eventlet.GreenPool().imap(assign, range(4)))
+    assert any(results)
+    assert registry_db.staff.count_documents({"grid_code": "G1", "role": "grid_worker", "active": True}) == 1
+    assert reg.get_grid("G1")["grid_worker"]["staff_id"] in {r["staff_id"] for r in results if r}

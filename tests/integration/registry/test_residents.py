@@ -203,3 +203,20 @@ def test_move_out_and_death_keep_the_record_and_emit_once(reg, household, regist
     assert list(future.value.fields) == ["died_on"] and list(before_birth.value.fields) == ["moved_out_on"]
     assert len(outbox(registry_db)) == 5  # 1 household, 2 residents, 1 moved out, 1 died: refusals added none
     assert reg.find_residents({})["total"] == 0 and reg.find_residents({"status": "any"})["total"] == 2
+
+
+def test_concurrent_registrations_all_succeed_with_distinct_ids(reg, household, config, registry_db):
+    import eventlet
+
+    def register(n):
+        with as_actor(config, {"id": "clerk", "role": "community_office"}) as cluster:
+            return cluster.registry.register_resident(
+                resident(household, name=f"居民{n}", id_number=id_number("19900101", 300 + n),
+                         head_of_household=n % 2 == 0))["resident_id"]
+
+    ids = list(eventlet.GreenPool().imap(register, range(8)))
+
+    assert len(set(ids)) == 8
+    assert registry_db.residents.count_documents({}) == 8
+    assert len(outbox(registry_db, "registry.resident_registered")) == 8
+    assert registry_db.residents.count_documents({"head_of_household": True}) == 1
