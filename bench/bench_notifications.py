@@ -10,11 +10,19 @@ one batch), and times until every notification is delivered. Scenarios:
 - resident_registered -> learn the resident and send an SMS welcome (local SMS gateway);
 - incident_dispatched, every event delivered twice -> the dedupe path (`--duplicates`).
 
-Do not interrupt it mid-run: a killed process leaves open transactions behind on SecantusDB,
-and dropping the database while they linger took the server's global lock for many minutes.
+By default it starts its own SecantusDB (a temporary directory and a free port, removed
+afterwards), so the figures do not depend on what else the shared server is doing and nothing is
+left on it. `--shared` uses MONGO_URI (default 127.0.0.1:27017) with its own database prefix
+instead, and drops those databases at the end.
 
-Assumes RabbitMQ at 127.0.0.1:5672 (management 15672) and the MongoDB-compatible server at
-mongodb://127.0.0.1:27017/?directConnection=true (override with AMQP_HOST, MONGO_URI).
+Why not always the shared server: on SecantusDB 0.7.0b3 `dropDatabase` deletes key by key under
+the server's global lock, and if a transaction is still open on a key (a killed client's, or one
+not yet reaped after a write conflict; idle transactions are only reaped after 60 s, and the
+reaper itself needs that lock) the delete retries forever: every client of the server hangs.
+With `--shared` the bench therefore waits 65 s after stopping the service before dropping.
+
+Assumes RabbitMQ at 127.0.0.1:5672 (management 15672; override with AMQP_HOST); uses its own
+vhost, deleted afterwards.
 """
 
 import eventlet
@@ -24,7 +32,11 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import base64  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 import uuid  # noqa: E402
@@ -43,10 +55,37 @@ from shared.amqp import ConfirmedPublisher  # noqa: E402
 from shared.events import envelope  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
-MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
 API = f"http://{HOST}:15672/api"
 AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 DAYTIME = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in the community: no quiet hours
+
+
+def _private_server():
+    """Start a throwaway SecantusDB; return (uri, stop)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    storage = tempfile.mkdtemp(prefix="bench-notifications-db-")
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "secantusd-py"),
+                               "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
+                               "--log-level", "WARNING"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    client = MongoClient(uri, serverSelectionTimeoutMS=30000)
+    client.admin.command("ping")
+    client.close()
+
+    def stop():
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutil.rmtree(storage, ignore_errors=True)
+
+    return uri, stop
 
 
 def _api(method, path, body=b""):
@@ -130,12 +169,15 @@ def main():
     parser.add_argument("--workers", type=int, default=10)
     parser.add_argument("--duplicates", type=int, default=1000,
                         help="events of the redelivery scenario, each published twice (0: skip it)")
+    parser.add_argument("--shared", action="store_true",
+                        help="use the shared server at MONGO_URI instead of a private SecantusDB")
     args = parser.parse_args()
     vhost = f"bench-notifications-{uuid.uuid4().hex[:6]}"
     prefix = f"bench{uuid.uuid4().hex[:6]}_"
+    mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else _private_server()
     _api("PUT", f"/vhosts/{vhost}")
     _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
-    client = MongoClient(MONGO_URI, tz_aware=True)
+    client = MongoClient(mongo_uri, tz_aware=True)
     clock.set_clock(lambda: DAYTIME)
     n = args.events
     rows = []
@@ -147,27 +189,30 @@ def main():
             (f"{d} dispatched twice -> in_app", lambda: _dispatches(d, "b"), d, True),
         ][:3 if d else 2]
         for name, make, expect, duplicate in scenarios:
-            config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": MONGO_URI,
+            config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
                       "MONGO_DB_PREFIX": f"{prefix}{len(rows)}_", "max_workers": args.workers,
                       "NOTIFY_TICK_SECONDS": 3600, "NOTIFY_DIGEST_TICK_SECONDS": 3600,
                       "OUTBOX_POLL_SECONDS": 1.0}
             db = client[f"{config['MONGO_DB_PREFIX']}notifications"]
-            try:
-                rows.append(run_scenario(name, config, db, make, expect, duplicate))
-            finally:
-                client.drop_database(db.name)  # one scenario's data at a time: drops are per key
+            rows.append(run_scenario(name, config, db, make, expect, duplicate))
             print(f"  done: {rows[-1]}", file=sys.stderr)
     finally:
         clock.set_clock(None)
-        for name in client.list_database_names():
-            if name.startswith(prefix):
-                client.drop_database(name)
-        client.close()
         _api("DELETE", f"/vhosts/{vhost}")
+        if stop_server is not None:
+            client.close()
+            stop_server()
+        else:
+            time.sleep(65)  # let the server reap idle transactions before dropping (see above)
+            for name in client.list_database_names():
+                if name.startswith(prefix):
+                    client.drop_database(name)
+            client.close()
     columns = ["scenario", "events", "sent", "publish_s", "total_s", "notif_per_s", "delivered_twice"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
-    print(f"notifications bench: burst of {n} events, max_workers={args.workers}, 1 process, "
-          "RabbitMQ + SecantusDB on this machine")
+    where = "shared" if args.shared else "private"
+    print(f"notifications bench: burst of {n} events, max_workers={args.workers}, 1 service process, "
+          f"RabbitMQ + {where} SecantusDB on this machine (2 cores)")
     print("  ".join(c.ljust(widths[c]) for c in columns))
     for row in rows:
         print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
