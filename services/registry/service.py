@@ -5,6 +5,8 @@ Other services learn about people only from this service's events and RPCs, neve
 """
 
 import logging
+import random
+import time
 
 from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -211,9 +213,17 @@ class RegistryService:
         or a concurrent one fails to claim it (duplicate key or write conflict) and emits nothing."""
         announced = 0
         for resident in commands.turned_60_candidates(self.db, self._today()):
-            key = commands.milestone_key(resident["resident_id"])
+            announced += self._claim_turned_60(resident)
+        if announced:
+            log.info("announced %d 60th birthdays", announced)
+        return announced
+
+    def _claim_turned_60(self, resident, attempts=8):
+        """1 if this call announced the resident, 0 if someone already had (or just did)."""
+        key = commands.milestone_key(resident["resident_id"])
+        for attempt in range(attempts):
             if self.db.milestones.find_one({"_id": key}, {"_id": 1}):
-                continue
+                return 0
             try:
                 with self.db.transaction() as tx:
                     tx.milestones.insert_one({"_id": key, "resident_id": resident["resident_id"],
@@ -221,16 +231,15 @@ class RegistryService:
                     tx.emit("registry.resident_turned_60", {
                         "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
                         "birth_date": domain.as_date(resident["birth_date"])})
-                announced += 1
+                return 1
             except DuplicateKeyError:
-                continue  # another run claimed it first
+                return 0  # another run claimed it first
             except OperationFailure as exc:
-                if exc.has_error_label("TransientTransactionError"):
-                    continue  # a concurrent instance is claiming it right now
-                raise
-        if announced:
-            log.info("announced %d 60th birthdays", announced)
-        return announced
+                # a concurrent instance is claiming it right now; it may yet fail: look again
+                if not exc.has_error_label("TransientTransactionError") or attempt == attempts - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        return 0
 
     # --- party organisation -----------------------------------------------------------------
 
