@@ -99,9 +99,11 @@ def audience(event_type, payload):
         return Audience(tuple(selectors), "incident",
                         critical=payload["priority"].lower() in CRITICAL_PRIORITIES)
     if event_type == "grid_events.incident_escalated":
+        # grid_events names who stands on the rung when it knows; else the post decides
         rung = payload["rung"]
-        return Audience((Post(rung, grid_of_role(rung, payload["grid_code"])),), "incident",
-                        critical=True)  # a deadline has already passed
+        selectors = tuple(Person(s) for s in payload.get("staff_ids") or ()) or (
+            Post(rung, grid_of_role(rung, payload["grid_code"])),)
+        return Audience(selectors, "incident", critical=True)  # a deadline has already passed
     if event_type == "grid_events.incident_resolved":
         reporter = payload.get("reporter_resident_id")
         return Audience((Person(reporter),), "rating") if reporter else None

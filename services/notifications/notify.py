@@ -108,12 +108,18 @@ class Notifier:
         fallback = in_person = None
         if fall_back:
             fallback, in_person = self._fallback(record, now)
-        with self.db.transaction() as tx:
+
+        def record(tx):
             tx.notifications.update_one({"_id": notification_id},
                                         {"$set": changes, "$push": {"attempts": attempt}})
             saved = fallback is not None and store.save(tx, fallback)
             if saved and in_person:
                 self._request_visit(tx, fallback)
+            return saved
+
+        # The provider has acted: losing this record to a write conflict would send it again
+        # once the lease ends, so a conflict reruns the recording (database work only).
+        saved = self.db.run_transaction(record)
         if saved and fallback["status"] == QUEUED and fallback["due_at"] <= now:
             return fallback["_id"], ok
         return None, ok

@@ -70,7 +70,7 @@ class NotificationsService:
     @event_handler("registry", "resident_died")
     def on_resident_died(self, event):
         with self.db.transaction() as tx:
-            tx.people.update_one({"_id": event.payload["resident_id"]}, {"$set": {"status": "died"}})
+            tx.people.update_one({"_id": event.payload["resident_id"]}, {"$set": {"status": "deceased"}})
 
     @event_handler("registry", "grid_staff_assigned")
     def on_grid_staff_assigned(self, event):

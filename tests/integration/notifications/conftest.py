@@ -116,3 +116,27 @@ def events(config):
     publisher = Events(config["AMQP_URI"])
     yield publisher
     publisher.publisher.close()
+
+
+@pytest.fixture
+def listen(config):
+    """`listen("notifications", "in_person_delivery_requested")` binds a queue to that producer's
+    event exchange, as a consumer would; returns a function taking the envelopes received."""
+    from kombu import Connection, Exchange, Queue
+
+    conn = Connection(config["AMQP_URI"])
+    channel = conn.channel()
+
+    def bind(source, fact):
+        exchange = Exchange(f"{source}.events", type="topic", durable=True)
+        queue = Queue(f"test-listen-{source}-{fact}", exchange, routing_key=fact, auto_delete=True)(channel)
+        queue.declare()
+
+        def received():
+            messages = []
+            while (message := queue.get(no_ack=True)) is not None:
+                messages.append(message.payload)
+            return messages
+        return received
+    yield bind
+    conn.release()

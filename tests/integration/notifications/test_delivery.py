@@ -95,19 +95,25 @@ def test_a_failing_provider_retries_with_backoff_then_falls_back_and_every_attem
     assert ndb.sms_sent.count_documents({}) == 0
 
 
-def test_an_elderly_resident_with_no_phone_gets_a_grid_worker_visit_requested(service, events, ndb):
+def test_an_elderly_resident_with_no_phone_gets_a_grid_worker_visit_requested(service, events, ndb,
+                                                                               listen):
+    requests = listen("notifications", "in_person_delivery_requested")
     welcome = events.resident("R9", birth_date=date(1940, 3, 1), grid_code="5")
 
     note = _note(ndb, welcome["event_id"])
     assert (note["channel"], note["status"]) == ("in_person", "sent")
-    [request] = list(ndb.outbox.find({"envelope.type": "notifications.in_person_delivery_requested"}))
-    payload = request["envelope"]["payload"]
-    assert payload == {"resident_id": "R9", "grid_code": "5", "topic": "welcome",
-                       "message": note["body"], "source_event_id": welcome["event_id"]}
+    [request] = wait_until(requests, message="in_person_delivery_requested published")
+    assert request["type"] == "notifications.in_person_delivery_requested"
+    assert request["payload"] == {"resident_id": "R9", "grid_code": "5", "topic": "welcome",
+                                  "message": note["body"], "source_event_id": welcome["event_id"]}
+    assert request["causation_id"] == welcome["event_id"]
     # a younger resident with no contact point is simply unreachable: logged, no visit
     young = events.resident("R10", grid_code="5")
     assert _note(ndb, young["event_id"])["reason"] == "no channel reaches this person"
-    assert ndb.outbox.count_documents({}) == 1
+    marker = events.resident("R11", phone="13900000011")  # behind R10 on the same queue
+    _note(ndb, marker["event_id"], status="sent")
+    wait_until(lambda: ndb.outbox.count_documents({"status": "pending"}) == 0)
+    assert requests() == []
 
 
 def test_email_goes_through_a_real_smtp_server(service, events, ndb, rpc, smtp_server):

@@ -97,7 +97,7 @@ def test_opt_outs_suppress_non_critical_messages_only():
     assert record["status"] == "queued"
 
 
-@pytest.mark.parametrize("status", ["moved_out", "died"])
+@pytest.mark.parametrize("status", ["moved_out", "deceased"])
 def test_people_who_left_or_died_are_not_messaged(status):
     record, in_person = domain.route(message(critical=True), resident(status=status), T0)
     assert (record["status"], record["reason"], in_person) == ("suppressed", f"recipient is {status}", False)
@@ -181,6 +181,12 @@ def test_a_dispatched_incident_goes_to_its_assignee_and_the_police_desk_if_asked
 def test_an_escalation_goes_to_the_post_of_the_next_rung(rung, grid):
     who = domain.audience("grid_events.incident_escalated", {"rung": rung, "grid_code": "3"})
     assert who.selectors == (Post(rung, grid),) and who.critical
+
+
+def test_an_escalation_naming_its_staff_goes_to_them():
+    who = domain.audience("grid_events.incident_escalated", {"rung": "branch_secretary", "grid_code": "3",
+                                                            "staff_ids": ["S3", "S3B"]})
+    assert who.selectors == (Person("S3"), Person("S3B"))
 
 
 def test_resolution_asks_the_reporter_visits_go_to_assignee_or_grid_worker():
