@@ -3,30 +3,15 @@ transaction. Registrations are written batch-first: a single registration is a b
 bulk imports (the demo community) get exactly the same validation.
 
 Each function takes `db` (the service's `Database`), `today` (community local date), `now` and
-`actor`; refusals raise before the transaction, so a refused command writes nothing.
+`actor`; refusals raise before the transaction, so a refused command writes nothing. Writes go
+through the kit's `db.run_transaction(write)`, which runs `write(tx)` again if it loses a write
+conflict to a concurrent command (only the writes re-run; validation happened before).
 """
 
-import random
-import time
-
 from pymongo import UpdateOne
-from pymongo.errors import OperationFailure
 
 from services.registry import domain, store
 from shared.errors import Conflict, InvalidInput, NotFound, invalid
-
-
-def commit(db, write, attempts=6):
-    """Run `write(tx)` in one transaction, again if it meets a concurrent one (a write conflict is
-    transient: nothing was committed). Validation happened before, so only the writes re-run."""
-    for attempt in range(attempts):
-        try:
-            with db.transaction() as tx:
-                return write(tx)
-        except OperationFailure as exc:
-            if attempt == attempts - 1 or not exc.has_error_label("TransientTransactionError"):
-                raise
-            time.sleep(random.uniform(0.005, 0.03) * 2 ** attempt)
 
 
 class BatchErrors:
@@ -62,7 +47,7 @@ def define_grid(db, grid):
         tx.grids.update_one({"code": grid["code"]},
                             {"$set": {"name": grid["name"], "buildings": grid["buildings"]}},
                             upsert=True)
-    commit(db, write)
+    db.run_transaction(write)
     return grid
 
 
@@ -105,7 +90,7 @@ def register_households(db, items, actor):
         tx.emit_many("registry.household_registered",
                      [{k: d[k] for k in ("household_id", "grid_code", "building", "unit", "room", "kind",
                                          "landlord_household_id")} for d in docs])
-    commit(db, write)
+    db.run_transaction(write)
     return [store.household_view(d) for d in docs]
 
 
@@ -170,7 +155,7 @@ def register_residents(db, items, actor, today, now):
             "name": d["name"], "sex": d["sex"], "birth_date": domain.as_date(d["birth_date"]),
             "residence_type": d["residence_type"], "tags": d["tags"], "phone": d["phone"],
             "email": d["email"], "language": d["language"]} for d in docs])
-    commit(db, write)
+    db.run_transaction(write)
     return docs
 
 
@@ -227,7 +212,7 @@ def update_resident(db, request, actor, today):
                                      {"$set": {"head_resident_id": resident["resident_id"]}})
         tx.emit("registry.resident_updated", {"resident_id": resident["resident_id"], "grid_code": grid_code,
                                               "changes": domain.event_changes(changes)})
-    commit(db, write)
+    db.run_transaction(write)
     resident.update(stored)
     return resident, changes
 
@@ -248,7 +233,7 @@ def depart(db, resident_id, on, kind, actor, today):
             raise Conflict("resident is no longer active", {"resident_id": ["status changed"]})
         tx.emit(event, {"resident_id": resident_id, "household_id": resident["household_id"],
                         "grid_code": resident["grid_code"], field: on})
-    commit(db, write)
+    db.run_transaction(write)
     resident.update(update)
     return resident
 
@@ -278,7 +263,7 @@ def flag_difficulty(db, request, actor, now):
             tx.emit("registry.party_member_in_difficulty", {
                 "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
                 "reason": request["reason"]})
-    commit(db, write)
+    db.run_transaction(write)
     resident.update({"tags": tags, "difficulty": difficulty})
     return resident, True, party_member
 
@@ -289,7 +274,7 @@ def record_full_read(db, resident, actor, reason, now, correlation_id):
         tx.full_reads.insert_one({"resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
                                   "actor": actor, "reason": reason.strip(), "at": now,
                                   "correlation_id": correlation_id})
-    commit(db, write)
+    db.run_transaction(write)
 
 
 # --- the 60th birthday ----------------------------------------------------------------------
@@ -329,7 +314,7 @@ def assign_grid_staff(db, request, now):
         tx.staff.update_one({"staff_id": staff_id}, {"$set": doc}, upsert=True)
         tx.emit("registry.grid_staff_assigned", {k: doc[k] for k in (
             "staff_id", "grid_code", "role", "name", "resident_id", "phone", "email", "language")})
-    commit(db, write)
+    db.run_transaction(write)
     return doc
 
 
@@ -345,7 +330,7 @@ def define_party_unit(db, unit):
 
     def write(tx):
         tx.party_units.update_one({"code": unit["code"]}, {"$set": dict(unit)}, upsert=True)
-    commit(db, write)
+    db.run_transaction(write)
     return unit
 
 
@@ -383,7 +368,7 @@ def register_party_members(db, items, today, now):
             "resident_id": d["resident_id"], "grid_code": d["grid_code"], "branch_code": d["branch_code"],
             "joined_on": domain.as_date(d["joined_on"]),
             "transferred_in_on": domain.as_date(d["transferred_in_on"])} for d in docs])
-    commit(db, write)
+    db.run_transaction(write)
     return docs
 
 
@@ -432,7 +417,7 @@ def enroll_shareholders(db, items, actor, now):
             "before": None, "after": {k: d[k] for k in domain.SHAREHOLDING_FIELDS}} for d in docs])
         tx.emit_many("registry.shareholder_enrolled", [{k: d[k] for k in (
             "shareholder_id", "resident_id", "group", "shares")} for d in docs])
-    commit(db, write)
+    db.run_transaction(write)
     return docs
 
 
@@ -453,7 +438,7 @@ def change_shares(db, request, actor, now):
         tx.emit("registry.shareholder_changed", {"shareholder_id": current["shareholder_id"],
                                                  "resident_id": current["resident_id"], "before": before,
                                                  "after": after, "reason": request["reason"]})
-    commit(db, write)
+    db.run_transaction(write)
     current.update(after)
     return current, before, after
 
@@ -482,7 +467,7 @@ def register_organisation(db, request, now):
 
     def write(tx):
         tx.organisations.insert_one(dict(doc))
-    commit(db, write)
+    db.run_transaction(write)
     return doc
 
 

@@ -5,11 +5,9 @@ Other services learn about people only from this service's events and RPCs, neve
 """
 
 import logging
-import random
-import time
 
 from nameko.timer import timer
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from services.registry import commands, domain, schemas, store
 from shared import clock
@@ -209,8 +207,9 @@ class RegistryService:
     def announce_turned_60(self):
         """Emit `registry.resident_turned_60` for each active resident whose 60th birthday has come
         (within the catch-up window), exactly once per person: a marker `turned_60:<resident_id>`
-        is inserted in the same transaction as the event, so a second run, a restarted instance
-        or a concurrent one fails to claim it (duplicate key or write conflict) and emits nothing."""
+        is inserted in the same transaction as the event, so a second run or a restarted instance
+        finds it, and of two instances claiming at once one loses (duplicate key, or a write
+        conflict after which it runs again and finds the winner's marker) and emits nothing."""
         announced = 0
         for resident in commands.turned_60_candidates(self.db, self._today()):
             announced += self._claim_turned_60(resident)
@@ -218,28 +217,25 @@ class RegistryService:
             log.info("announced %d 60th birthdays", announced)
         return announced
 
-    def _claim_turned_60(self, resident, attempts=8):
-        """1 if this call announced the resident, 0 if someone already had (or just did)."""
+    def _claim_turned_60(self, resident):
+        """1 if this call announced the resident, 0 if a run (here or in another instance) had."""
         key = commands.milestone_key(resident["resident_id"])
-        for attempt in range(attempts):
-            if self.db.milestones.find_one({"_id": key}, {"_id": 1}):
+
+        def claim(tx):  # rerun from the start if a concurrent claim conflicts: it may have aborted
+            if tx.milestones.find_one({"_id": key}, {"_id": 1}):
                 return 0
-            try:
-                with self.db.transaction() as tx:
-                    tx.milestones.insert_one({"_id": key, "resident_id": resident["resident_id"],
-                                              "at": clock.now()})
-                    tx.emit("registry.resident_turned_60", {
-                        "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
-                        "birth_date": domain.as_date(resident["birth_date"])})
-                return 1
-            except DuplicateKeyError:
-                return 0  # another run claimed it first
-            except OperationFailure as exc:
-                # a concurrent instance is claiming it right now; it may yet fail: look again
-                if not exc.has_error_label("TransientTransactionError") or attempt == attempts - 1:
-                    raise
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-        return 0
+            tx.milestones.insert_one({"_id": key, "resident_id": resident["resident_id"], "at": clock.now()})
+            tx.emit("registry.resident_turned_60", {
+                "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
+                "birth_date": domain.as_date(resident["birth_date"])})
+            return 1
+
+        if self.db.milestones.find_one({"_id": key}, {"_id": 1}):
+            return 0
+        try:
+            return self.db.run_transaction(claim)
+        except DuplicateKeyError:
+            return 0  # another instance committed its claim first
 
     # --- party organisation -----------------------------------------------------------------
 
