@@ -52,6 +52,21 @@ def is_transient(exc):
         or exc.has_error_label("UnknownTransactionCommitResult"))
 
 
+def retry_on_conflict(use_case, attempts=8):
+    """Call `use_case()` again when it lost a write conflict (nothing of it was committed).
+
+    For use cases that read, decide, then write in their own transaction: the rerun reads the
+    winner's state and decides again. `Database.run_transaction` is the common case of it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return use_case()
+        except PyMongoError as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            log.info("write conflict, running again (%d)", attempt)
+            eventlet.sleep(random.uniform(0.002, 0.01 * attempt))  # jitter: contenders spread out
+
+
 class AlreadyProcessed(Exception):
     """This handler has already applied this event: the delivery is a duplicate."""
 
@@ -131,15 +146,12 @@ class Database:
 
         Use it for read-decide-write commands that may race; `work` must do no I/O but the
         database, since it can run more than once."""
-        for attempt in range(1, attempts + 1):
-            try:
-                with self.transaction() as tx:
-                    return work(tx)
-            except PyMongoError as exc:
-                if attempt == attempts or not is_transient(exc):
-                    raise
-                log.info("write conflict in %s, running again (%d)", self._provider.service_name, attempt)
-                eventlet.sleep(random.uniform(0.002, 0.01 * attempt))  # jitter: contenders spread out
+
+        def attempt():
+            with self.transaction() as tx:
+                return work(tx)
+
+        return retry_on_conflict(attempt, attempts)
 
     @contextmanager
     def transaction(self):

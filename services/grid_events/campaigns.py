@@ -5,8 +5,8 @@ starts, so its coverage is exact against a fixed list: "no household missed, no 
 """
 
 from services.grid_events import domain
-from services.grid_events.store import retry_transient
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.mongo import retry_on_conflict
 
 PAGE_SIZE = 500
 
@@ -54,7 +54,7 @@ def _emit_completed(tx, campaign):
 
 
 def record_household_visit(db, data, actor, now):
-    return retry_transient(lambda: _record_household_visit(db, data, actor, now))
+    return retry_on_conflict(lambda: _record_household_visit(db, data, actor, now))
 
 
 def _record_household_visit(db, data, actor, now):

@@ -11,8 +11,9 @@ from pymongo.errors import PyMongoError
 
 from services.grid_events import domain
 from services.grid_events.routing import police_desk, route
-from services.grid_events.store import overdue_candidates, retry_transient
+from services.grid_events.store import overdue_candidates
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.mongo import retry_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _emit_dispatched(tx, incident):
 
 def act(db, action, data, actor, now, **fields):
     """Apply lifecycle `action` to the incident `data["incident_id"]`; returns the new document."""
-    return retry_transient(lambda: _act(db, action, data, actor, now, **fields))
+    return retry_on_conflict(lambda: _act(db, action, data, actor, now, **fields))
 
 
 def _act(db, action, data, actor, now, **fields):

@@ -1,10 +1,7 @@
 """Collections of grid_events, their indexes, and the queries the service repeats."""
 
-import logging
 
-import eventlet
 from pymongo import ASCENDING, DESCENDING, IndexModel
-from pymongo.errors import PyMongoError
 
 from services.grid_events import domain
 
@@ -44,21 +41,6 @@ INDEXES = {
 }
 
 
-log = logging.getLogger(__name__)
-
-
-def retry_transient(fn, attempts=4):
-    """Run a read-decide-write use case again when its transaction lost a write conflict
-    (TransientTransactionError): the second run reads the winner's state and decides again."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except PyMongoError as exc:
-            transient = getattr(exc, "has_error_label", lambda _: False)("TransientTransactionError")
-            if not transient or attempt == attempts - 1:
-                raise
-            log.info("write conflict, attempt %d: running again", attempt + 1)
-            eventlet.sleep(0.01 * (attempt + 1))
 
 
 def incident_filter(query, now):
