@@ -255,6 +255,7 @@ def _record(message, recipient_id, now, **fields):
         "channel": None, "address": None, "language": DEFAULT_LANGUAGE,
         "title": None, "body": None,
         "status": QUEUED, "reason": None, "due_at": now, "attempts": [], "attempt_count": 0,
+        "lease": "new", "lease_until": None,
         "created_at": now, "updated_at": now,
     }
     record.update(fields)

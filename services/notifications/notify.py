@@ -105,6 +105,7 @@ class Notifier:
             response, ok = repr(exc), False
         now = clock.now()
         changes, attempt, fall_back = domain.after_attempt(record, ok, response, now, self.retry)
+        changes["lease"] = store.new_lease()  # released: a claimer holding the old token loses
         fallback = in_person = None
         if fall_back:
             fallback, in_person = self._fallback(record, now)

@@ -156,10 +156,8 @@ class NotificationsService:
         command = schemas.MarkRead().load(payload)
         self._own(command["person_id"])
         with self.db.transaction() as tx:
-            result = tx.inbox.update_many(
-                {"_id": {"$in": command["message_ids"]}, "recipient": command["person_id"], "read_at": None},
-                {"$set": {"read_at": clock.now()}})
-        return {"marked": result.modified_count}
+            marked = store.mark_read(tx, command["person_id"], command["message_ids"], clock.now())
+        return {"marked": marked}
 
     @rpc
     def set_preferences(self, payload):

@@ -8,7 +8,9 @@
 - work:           open incidents and visit tasks per staff member, for the morning digest
 """
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+import uuid
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from services.notifications.domain import QUEUED, Person, Post
 
@@ -23,8 +25,10 @@ INDEXES = {
                    unique=True, name="once_per_event_recipient_channel"),
         IndexModel([("status", ASCENDING), ("due_at", ASCENDING)], name="due"),
         IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING)], name="by_recipient"),
+        IndexModel([("_id", ASCENDING), ("lease", ASCENDING)], name="claim"),
     ],
-    "inbox": [IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING)], name="by_recipient")],
+    "inbox": [IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING)], name="by_recipient"),
+              IndexModel([("recipient", ASCENDING), ("read_at", ASCENDING)], name="unread")],
     "work": [IndexModel("assignee", name="assignee")],
 }
 
@@ -61,12 +65,25 @@ def save(tx, record):
     return result.upserted_id is not None
 
 
+def new_lease():
+    return uuid.uuid4().hex
+
+
 def claim(db, notification_id, now, lease):
-    """Take a due, queued notification for one delivery attempt (no other worker will)."""
+    """Take a due, queued notification for one delivery attempt (no other worker will).
+
+    Read by id, decide here, then compare-and-set the lease token: of two claimers only one
+    still matches it. (Two steps because SecantusDB uses an index only when it covers every
+    predicate of a query: `{_id, status, due_at <= now}` would scan the whole collection.)"""
+    record = db.notifications.find_one({"_id": notification_id})
+    if record is None or record["status"] != QUEUED or record["due_at"] > now:
+        return None
+    if record.get("lease_until") is not None and record["lease_until"] > now:
+        return None  # another worker is on it
     return db.notifications.find_one_and_update(
-        {"_id": notification_id, "status": QUEUED, "due_at": {"$lte": now},
-         "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]},
-        {"$set": {"lease_until": now + lease}},
+        {"_id": notification_id, "lease": record.get("lease")},
+        {"$set": {"lease": new_lease(), "lease_until": now + lease}},
+        return_document=ReturnDocument.AFTER,
     )
 
 
@@ -95,3 +112,12 @@ def close_work(tx, event):
                        {"$max": {"closed_at": event.occurred_at},
                         "$setOnInsert": {"kind": "incident", "grid_code": event.payload["grid_code"]}},
                        upsert=True)
+
+
+def mark_read(tx, person_id, message_ids, now):
+    """Mark `person_id`'s unread messages among `message_ids` read; how many were."""
+    mine = [m["_id"] for m in tx.inbox.find({"_id": {"$in": message_ids}}, {"recipient": 1, "read_at": 1})
+            if m["recipient"] == person_id and m.get("read_at") is None]
+    if mine:
+        tx.inbox.update_many({"_id": {"$in": mine}}, {"$set": {"read_at": now}})
+    return len(mine)
