@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/bench_registry.py [--households 4000] [--reads 300]
 
-Assumes RabbitMQ (5672, management 15672) and the MongoDB-compatible server are up. Runs the real
-service as a `nameko run` subprocess on its own vhost and database prefix, and removes both after.
+Assumes RabbitMQ (5672, management 15672) is up. Runs the real service as a `nameko run`
+subprocess on its own vhost, against a throwaway private SecantusDB (so other work on the shared
+server does not blur the figures; `--shared` uses MONGO_URI instead, with its own database prefix),
+and removes all of it after.
 Prints a table: generation and load time, residents/s, get_resident and find_residents latency.
 """
 
@@ -13,9 +15,12 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -31,8 +36,32 @@ VHOST = "bench_registry"
 PREFIX = "bench_registry_"
 MANAGEMENT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
-MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
 AMQP_URI = f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
+
+
+def private_server():
+    """A throwaway SecantusDB on a free port: (uri, stop)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    storage = tempfile.mkdtemp(prefix="bench-registry-db-")
+    server = subprocess.Popen([str(ROOT / ".venv/bin/secantusd-py"), "--host", "127.0.0.1",
+                               "--port", str(port), "--storage-path", storage, "--log-level", "WARNING"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    MongoClient(uri, serverSelectionTimeoutMS=30000).admin.command("ping")
+
+    def stop():
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutil.rmtree(storage, ignore_errors=True)
+
+    return uri, stop
 
 
 def setup_vhost():
@@ -54,8 +83,8 @@ def teardown(service, mongo, keep=False):
     requests.delete(f"{MANAGEMENT}/vhosts/{VHOST}", auth=AUTH, timeout=10)
 
 
-def start_service():
-    env = {**os.environ, "AMQP_URI": AMQP_URI, "MONGO_URI": MONGO_URI, "MONGO_DB_PREFIX": PREFIX,
+def start_service(mongo_uri):
+    env = {**os.environ, "AMQP_URI": AMQP_URI, "MONGO_URI": mongo_uri, "MONGO_DB_PREFIX": PREFIX,
            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([str(ROOT / ".venv/bin/nameko"), "run", "--config", "deploy/nameko.yaml",
                              "services.registry.service"], cwd=ROOT, env=env,
@@ -89,16 +118,21 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--households", type=int, default=4000)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=500, help="items per bulk RPC")
+    parser.add_argument("--in-flight", type=int, default=1, help="bulk RPCs pending at once")
     parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
-    parser.add_argument("--keep", action="store_true", help=f"keep the {PREFIX}registry database")
+    parser.add_argument("--shared", action="store_true", help="use the shared server at MONGO_URI")
+    parser.add_argument("--keep", action="store_true",
+                        help=f"with --shared: keep the {PREFIX}registry database")
     args = parser.parse_args()
 
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    mongo = MongoClient(MONGO_URI)
+    mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else private_server()
+    mongo = MongoClient(mongo_uri)
     teardown(None, mongo)
     setup_vhost()
-    service = start_service()
+    service = start_service(mongo_uri)
     rows = []
     try:
         started = time.monotonic()
@@ -108,9 +142,11 @@ def main():
         actor = {"id": "bench", "role": "admin"}
         with ClusterRpcProxy(config, timeout=300, context_data={"actor": actor}) as cluster:
             wait_ready(cluster, service)
-            loaded = demo.load(cluster.registry, community, log=lambda *_: None)
+            loaded = demo.load(cluster.registry, community, batch_size=args.batch,
+                               in_flight=args.in_flight, log=lambda *_: None)
             residents = loaded["residents"]
-            rows.append(("load through the service (RPC, bulk)", f"{loaded['seconds']:.1f} s",
+            rows.append((f"load through the service ({args.batch} per bulk RPC, {args.in_flight} at a time)",
+                         f"{loaded['seconds']:.1f} s",
                          f"{loaded['households']} households, {residents} residents, "
                          f"{loaded['shareholders']} shareholders, {loaded['party_members']} party members"))
             rows.append(("residents loaded per second", f"{residents / loaded['seconds']:.0f} /s", ""))
@@ -136,9 +172,12 @@ def main():
             rows.append(("load again (no-op: already loaded)", f"{noop_ms:.0f} ms", ""))
     finally:
         teardown(service, mongo, keep=args.keep)
+        if stop_server:
+            stop_server()
 
     width = max(len(r[0]) for r in rows)
-    print(f"{'registry bench':<{width}}  {'figure':>10}  notes")
+    where = "shared server" if args.shared else "private SecantusDB"
+    print(f"{'registry bench (' + where + ')':<{width}}  {'figure':>10}  notes")
     print("-" * (width + 40))
     for what, figure, notes in rows:
         print(f"{what:<{width}}  {figure:>10}  {notes}")
