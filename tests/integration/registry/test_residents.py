@@ -220,3 +220,28 @@ def test_concurrent_registrations_all_succeed_with_distinct_ids(reg, household, 
     assert registry_db.residents.count_documents({}) == 8
     assert len(outbox(registry_db, "registry.resident_registered")) == 8
     assert registry_db.residents.count_documents({"head_of_household": True}) == 1
+
+
+def test_a_grid_worker_registers_in_their_own_grid(grids, config, registry_db):
+    with as_actor(config, {"id": "ST-0001", "role": "grid_worker", "grid": "G3"}) as worker:
+        household = worker.registry.register_household({"building": "B22", "room": "201", "kind": "owner"})
+        person = worker.registry.register_resident({"name": "赵云", "id_number": id_number(sequence=41),
+                                                    "household_id": household["household_id"],
+                                                    "residence_type": "registered"})
+        with pytest.raises(Forbidden):
+            worker.registry.define_grid({"code": "G3", "name": "改名", "buildings": ["B21"]})
+    assert person["grid_code"] == "G3" and registry_db.residents.count_documents({}) == 1
+    [event] = outbox(registry_db, "registry.resident_registered")
+    assert event["actor"]["id"] == "ST-0001"  # who acted travels with the event
+
+
+def test_a_floating_resident_becomes_registered_and_the_expiry_goes(reg, household, registry_db,
+                                                                    frozen_clock):
+    floating = resident(household, residence_type="floating", expires_on="2027-06-01")
+    rid = reg.register_resident(floating)["resident_id"]
+
+    view = reg.update_resident({"resident_id": rid, "residence_type": "registered"})
+
+    assert view["residence_type"] == "registered" and view["expires_on"] is None
+    [event] = [parse(e) for e in outbox(registry_db, "registry.resident_updated")]
+    assert event.payload["changes"] == {"residence_type": "registered", "expires_on": None}
