@@ -10,7 +10,7 @@
 
 import uuid
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from services.notifications.domain import QUEUED, Person, Post
 
@@ -73,18 +73,17 @@ def claim(db, notification_id, now, lease):
     """Take a due, queued notification for one delivery attempt (no other worker will).
 
     Read by id, decide here, then compare-and-set the lease token: of two claimers only one
-    still matches it. (Two steps because SecantusDB uses an index only when it covers every
-    predicate of a query: `{_id, status, due_at <= now}` would scan the whole collection.)"""
+    still matches it. (Two steps, and no find_one_and_update, because SecantusDB uses an index
+    only when it covers every predicate, and its findAndModify scans the whole collection.)"""
     record = db.notifications.find_one({"_id": notification_id})
     if record is None or record["status"] != QUEUED or record["due_at"] > now:
         return None
     if record.get("lease_until") is not None and record["lease_until"] > now:
         return None  # another worker is on it
-    return db.notifications.find_one_and_update(
-        {"_id": notification_id, "lease": record.get("lease")},
-        {"$set": {"lease": new_lease(), "lease_until": now + lease}},
-        return_document=ReturnDocument.AFTER,
-    )
+    taken = {"lease": new_lease(), "lease_until": now + lease}
+    result = db.notifications.update_one({"_id": notification_id, "lease": record.get("lease")},
+                                         {"$set": taken})
+    return {**record, **taken} if result.modified_count == 1 else None
 
 
 def due_ids(db, now, limit):
