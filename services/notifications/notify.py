@@ -29,6 +29,9 @@ class Notifier:
         self.lease = timedelta(seconds=float(config.get("NOTIFY_LEASE_SECONDS", 120)))
         self.batch = int(config.get("NOTIFY_RELEASE_BATCH", 500))
         self.digest_hour = int(config.get("NOTIFY_DIGEST_HOUR", 7))
+        # a big announcement (every household of a grid) returns at once: beyond this many,
+        # its messages go out with the next `release_due` tick instead of in the RPC call
+        self.inline_limit = int(config.get("NOTIFY_INLINE_LIMIT", 50))
 
     # ------------------------------------------------------------ events
 
@@ -43,7 +46,7 @@ class Notifier:
                       for rid, person in store.resolve(self.db, who.selectors, known)]
         return self.commit(routed, apply)
 
-    def commit(self, routed, apply=None):
+    def commit(self, routed, apply=None, inline_limit=None):
         """Record the notifications (and what `apply` writes) in one transaction, then deliver
         those that are due. The in-app inbox is written in that same transaction."""
         new = []
@@ -62,7 +65,8 @@ class Notifier:
                         inbox.send_in(tx, record)
                     if in_person:
                         self._request_visit(tx, record)
-        self.deliver([r["_id"] for r in new if r["status"] == QUEUED and r["due_at"] <= now])
+        due = [r["_id"] for r in new if r["status"] == QUEUED and r["due_at"] <= now]
+        self.deliver(due if inline_limit is None else due[:inline_limit])
         return new
 
     def _inline(self, record, now):
@@ -155,7 +159,8 @@ class Notifier:
         else:  # grid_households: once per household, not once per member
             residents = list(self.db.people.find({"kind": "resident", "grid_code": grid}))
             people = [(p["_id"], p) for p in domain.household_representatives(residents, now)]
-        new = self.commit([domain.route(message, person, now, recipient_id=rid) for rid, person in people])
+        new = self.commit([domain.route(message, person, now, recipient_id=rid) for rid, person in people],
+                          inline_limit=self.inline_limit)
         return {"announcement_id": announcement_id, "recipients": len(people),
                 "notifications": [r["_id"] for r in new]}
 

@@ -54,6 +54,21 @@ def test_a_household_notice_goes_once_per_household_of_the_grid(service, events,
     assert all(n["status"] == "sent" for n in notes)
 
 
+def test_a_large_announcement_returns_at_once_and_the_rest_goes_out_with_the_next_tick(
+        start_service, events, ndb, rpc):
+    service = start_service(NOTIFY_INLINE_LIMIT=0)  # the in-app inbox is written in the transaction anyway
+    _grid_5(events, ndb)
+
+    sent = rpc("notifications").send({"target": {"kind": "grid_households", "grid_code": "5"},
+                                      "title": "Fire drill", "body": "Saturday 9:00."})
+
+    statuses = sorted(n["status"] for n in ndb.notifications.find({"event_id": sent["announcement_id"]}))
+    assert statuses == ["queued", "sent"]
+    with entrypoint_hook(service, "release_due") as release_due:
+        assert release_due() == 1
+    assert ndb.notifications.count_documents({"event_id": sent["announcement_id"], "status": "sent"}) == 2
+
+
 def test_send_with_a_request_id_is_idempotent_and_grid_staff_are_everyone_posted_there(
         service, events, ndb, rpc):
     events.staff("W3", "grid_worker", "3")
