@@ -47,6 +47,16 @@ DEFAULT_RETRY = {"schedule_ms": [1000, 5000, 30000, 120000, 600000]}
 IN_PLACE_RETRIES = 5
 
 
+class _DuplicatesAreNotErrors(logging.Filter):
+    """nameko logs every exception a worker raises; a duplicate delivery is not one worth a trace."""
+
+    def filter(self, record):
+        return not (record.exc_info and isinstance(record.exc_info[1], AlreadyProcessed))
+
+
+logging.getLogger("nameko.containers").addFilter(_DuplicatesAreNotErrors())
+
+
 def dead_letter_queue(service_name):
     return Queue(f"{service_name}.dlq", exchange=DEAD_LETTER_EXCHANGE, routing_key=service_name,
                  durable=True)
@@ -110,7 +120,10 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
+        if exc_info is not None and isinstance(exc_info[1], AlreadyProcessed):
+            log.info("duplicate delivery of %s to %s: already applied", exc_info[1], self.method_name)
+            self.queue_consumer.ack_message(message)
+        elif exc_info is None:
             self.queue_consumer.ack_message(message)
         elif is_transient(exc_info[1]) and self._rerun(message, worker_ctx):
             pass  # a fresh worker now owns the message

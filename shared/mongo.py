@@ -160,16 +160,21 @@ class Database:
             with session.start_transaction(read_concern=ReadConcern("snapshot"),
                                            write_concern=WriteConcern("majority")):
                 tx = Transaction(provider.db, session, self._worker_ctx, provider.service_name)
-                self._mark_processed(tx)
+                claimed = self._claim_event(tx)
                 yield tx
+        if claimed:  # committed: later transactions of this worker need not claim again
+            self._worker_ctx.event_claimed = True
         if tx.emitted:
             provider.relay.wake()
 
-    def _mark_processed(self, tx):
-        """In an event-handler worker, claim the (event, handler) pair in this transaction."""
+    def _claim_event(self, tx):
+        """In an event-handler worker, claim the (event, handler) pair in this transaction.
+
+        Only the first committed transaction of a worker claims; if it rolls back (a write
+        conflict rerun), the next attempt claims again."""
         key_of = getattr(self._worker_ctx.entrypoint, "processed_key", None)
-        if key_of is None or getattr(self._worker_ctx, "processed_marked", False):
-            return
+        if key_of is None or getattr(self._worker_ctx, "event_claimed", False):
+            return False
         key = key_of(self._worker_ctx)
         if tx.processed_events.find_one({"_id": key}, projection={"_id": 1}):
             raise AlreadyProcessed(key)
@@ -177,7 +182,7 @@ class Database:
             tx.processed_events.insert_one({"_id": key, "processed_at": clock.now()})
         except DuplicateKeyError:
             raise AlreadyProcessed(key) from None
-        self._worker_ctx.processed_marked = True  # later transactions of this worker: no claim
+        return True
 
 
 class Mongo(DependencyProvider):

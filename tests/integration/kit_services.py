@@ -77,6 +77,17 @@ class BillingService:
                                  upsert=True)
 
 
+    @event_handler("kit_orders", "order_placed")
+    def tally(self, event):
+        # read-decide-write on one hot document, rerun on write conflicts: the claim of the
+        # event must be rerun with it, or a conflicted first attempt would leave it unclaimed
+        def count(tx):
+            tally = (tx.tallies.find_one({"_id": "orders"}) or {"n": 0})["n"]
+            tx.tallies.update_one({"_id": "orders"}, {"$set": {"n": tally + 1}}, upsert=True)
+
+        self.db.run_transaction(count)
+
+
 class ShippingService:
     name = "kit_shipping"
     db = Mongo()

@@ -127,11 +127,14 @@ def test_an_invalid_event_is_dead_lettered_at_once_with_its_reason(services, con
     unknown["version"] = 9
     _publish(config, unknown)
 
-    wait_until(lambda: queue_depth(config, "kit_billing.dlq") == 2)
+    wait_until(lambda: queue_depth(config, "kit_billing.dlq") == 4)  # two events, two handlers
     api = queues.ManagementApi("http://guest:guest@127.0.0.1:15672")
     dead = queues.dead_letters(api, queues._vhost(config["AMQP_URI"]), "kit_billing")
     reasons = sorted(d["error"] for d in dead)
-    assert "amount_fen" in reasons[0] and "version 9" in reasons[1]
+    assert "amount_fen" in reasons[0] and "amount_fen" in reasons[1]
+    assert "version 9" in reasons[2] and "version 9" in reasons[3]
+    assert {d["queue"] for d in dead} == {"evt-kit_orders-order_placed--kit_billing.bill",
+                                          "evt-kit_orders-order_placed--kit_billing.tally"}
     assert all(d["attempts"] == 1 and d["error_type"] == "InvalidEvent" for d in dead)
     assert dbs("kit_billing").invoices.count_documents({}) == 0
 
@@ -155,3 +158,20 @@ def test_a_read_decide_write_command_that_loses_a_write_conflict_runs_again(serv
     # five concurrent read-modify-write commands on one document: none lost, none failed
     assert results == [1, 2, 3, 4, 5]
     assert dbs("kit_orders").counters.find_one({"_id": "orders"})["n"] == 5
+
+
+def test_concurrent_events_rerun_after_conflicts_are_still_applied_exactly_once(services, config, dbs):
+    events = [_order_event(f"T-{n}", 1) for n in range(6)]
+    publisher = ConfirmedPublisher(config["AMQP_URI"])
+    try:
+        for _ in range(2):  # every event twice: the second round must change nothing
+            publisher.publish_batch([("kit_orders.events", "order_placed", env, {}) for env in events])
+    finally:
+        publisher.close()
+
+    tallies = dbs("kit_billing").tallies
+    wait_until(lambda: (tallies.find_one({"_id": "orders"}) or {}).get("n") == 6)
+    wait_until(lambda: queue_depth(config, "evt-kit_orders-order_placed--kit_billing.tally") == 0)
+    claims = dbs("kit_billing").processed_events
+    wait_until(lambda: claims.count_documents({"_id": {"$regex": ":tally$"}}) == 6)
+    assert tallies.find_one({"_id": "orders"})["n"] == 6
