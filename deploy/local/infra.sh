@@ -3,9 +3,9 @@
 # and a MongoDB-compatible server. Uses what is already reachable; installs and starts only
 # what is missing, and remembers what it started so `down` stops exactly that.
 #
-#   infra.sh up      start what is missing, wait until ready
-#   infra.sh down    stop what `up` started (and nothing else)
-#   infra.sh status  say what is reachable
+#   infra.sh up [rabbitmq|mongo]   start what is missing (both by default), wait until ready
+#   infra.sh down                   stop what `up` started (and nothing else)
+#   infra.sh status                 say what is reachable
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,7 +77,13 @@ mongo_down() {
 }
 
 case "${1:-}" in
-  up) rabbit_up; mongo_up; log "ready: amqp://$AMQP_HOST:$AMQP_PORT, mongodb://$MONGO_HOST:$MONGO_PORT" ;;
+  up)
+    case "${2:-all}" in
+      rabbitmq) rabbit_up ;;
+      mongo) mongo_up ;;
+      all) rabbit_up; mongo_up; log "ready: amqp://$AMQP_HOST:$AMQP_PORT, mongodb://$MONGO_HOST:$MONGO_PORT" ;;
+      *) echo "usage: $0 up [rabbitmq|mongo]" >&2; exit 2 ;;
+    esac ;;
   down) mongo_down; rabbit_down ;;
   status)
     port_open $AMQP_HOST $AMQP_PORT && echo "rabbitmq: up" || echo "rabbitmq: down"

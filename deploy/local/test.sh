@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# `make test`: lint, validate Compose, start what infrastructure is missing, run pytest, stop
-# what this script started (even when the tests fail).
+# `make test`: lint, validate Compose, make sure RabbitMQ (with management) runs, then pytest.
+# Unless MONGO_URI names a server to use, the tests get a disposable MongoDB-compatible server of
+# their own (empty, on a free port, deleted afterwards): a `make run` platform's data is never
+# touched, and no test database needs dropping. Whatever this script starts, it stops.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
+mkdir -p .run
 
 $PY -m ruff check .
 deploy/local/compose-check.sh
 
-trap 'deploy/local/infra.sh down' EXIT
-deploy/local/infra.sh up
+cleanup() {
+  [ -n "${TEST_DB_PID:-}" ] && { kill -TERM "$TEST_DB_PID" 2>/dev/null; wait "$TEST_DB_PID" 2>/dev/null || true; }
+  [ -n "${TEST_DB_DIR:-}" ] && rm -rf "$TEST_DB_DIR"
+  deploy/local/infra.sh down
+}
+trap cleanup EXIT
+deploy/local/infra.sh up rabbitmq
+
+if [ -z "${MONGO_URI:-}" ]; then
+  TEST_DB_DIR=$(mktemp -d /tmp/sunshine-test-db.XXXXXX)
+  port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  .venv/bin/secantusd-py --host 127.0.0.1 --port "$port" --storage-path "$TEST_DB_DIR" \
+    --log-level WARNING >.run/test-db.log 2>&1 &
+  TEST_DB_PID=$!
+  for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true" TEST_DB_DISPOSABLE=1
+  echo "[test] disposable database server on 127.0.0.1:$port" >&2
+fi
 $PY -m pytest -q -p no:warnings "$@"
