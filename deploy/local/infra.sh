@@ -4,7 +4,7 @@
 # what is missing, and remembers what it started so `down` stops exactly that.
 #
 #   infra.sh up [rabbitmq|mongo]   start what is missing (both by default), wait until ready
-#   infra.sh down                   stop what `up` started (and nothing else)
+#   infra.sh down [rabbitmq|mongo]  stop what `up` started (and nothing else)
 #   infra.sh status                 say what is reachable
 set -euo pipefail
 
@@ -84,7 +84,13 @@ case "${1:-}" in
       all) rabbit_up; mongo_up; log "ready: amqp://$AMQP_HOST:$AMQP_PORT, mongodb://$MONGO_HOST:$MONGO_PORT" ;;
       *) echo "usage: $0 up [rabbitmq|mongo]" >&2; exit 2 ;;
     esac ;;
-  down) mongo_down; rabbit_down ;;
+  down)
+    case "${2:-all}" in
+      rabbitmq) rabbit_down ;;
+      mongo) mongo_down ;;
+      all) mongo_down; rabbit_down ;;
+      *) echo "usage: $0 down [rabbitmq|mongo]" >&2; exit 2 ;;
+    esac ;;
   status)
     port_open $AMQP_HOST $AMQP_PORT && echo "rabbitmq: up" || echo "rabbitmq: down"
     port_open $AMQP_HOST $MGMT_PORT && echo "rabbitmq management: up" || echo "rabbitmq management: down"

@@ -14,10 +14,14 @@ deploy/local/compose-check.sh
 cleanup() {
   [ -n "${TEST_DB_PID:-}" ] && { kill -TERM "$TEST_DB_PID" 2>/dev/null; wait "$TEST_DB_PID" 2>/dev/null || true; }
   [ -n "${TEST_DB_DIR:-}" ] && rm -rf "$TEST_DB_DIR"
-  deploy/local/infra.sh down
+  # only a broker this run started (not one a running `make run` platform uses)
+  [ -n "${STARTED_RABBITMQ:-}" ] && deploy/local/infra.sh down rabbitmq
+  return 0
 }
 trap cleanup EXIT
+[ -f .run/rabbitmq.started-by-us ] || STARTED_RABBITMQ=maybe
 deploy/local/infra.sh up rabbitmq
+[ -f .run/rabbitmq.started-by-us ] || STARTED_RABBITMQ=
 
 if [ -z "${MONGO_URI:-}" ]; then
   TEST_DB_DIR=$(mktemp -d /tmp/sunshine-test-db.XXXXXX)
