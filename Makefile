@@ -26,8 +26,8 @@ run: venv            ## start infra and every service, load the demo community
 stop:                ## stop the services and whatever infrastructure `make run` started
 	@deploy/local/run.sh stop
 
-test: venv           ## lint, Compose validation, then the whole pytest suite on real infrastructure
-	@deploy/local/test.sh
+test: venv           ## lint, Compose validation, then pytest on real infrastructure (T=path to narrow)
+	@deploy/local/test.sh $(T)
 
 unit: venv           ## the fast ring only: no broker, no database
 	@$(PY) -m pytest -q tests/unit

@@ -56,9 +56,11 @@ class ManagementApi:
                                 "truncate": 2000})
 
 
-def queue_rows(api, vhost):
+def queue_rows(api, vhost, include_replies=False):
     rows = []
     for queue in sorted(api.queues(vhost), key=lambda q: q["name"]):
+        if queue["name"].startswith("rpc.reply-") and not include_replies:
+            continue  # one per RPC client: noise to an operator
         stats = queue.get("message_stats") or {}
         rows.append({
             "queue": queue["name"],
@@ -144,12 +146,13 @@ def main(argv=None):
     parser.add_argument("command", nargs="?", default="list", choices=["list", "dlq", "replay"])
     parser.add_argument("service", nargs="?")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--all", action="store_true", help="also list RPC reply queues")
     args = parser.parse_args(argv)
     amqp_uri = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
     api = ManagementApi(os.environ.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672"))
     vhost = _vhost(amqp_uri)
     if args.command == "list":
-        _table(queue_rows(api, vhost), ["queue", "depth", "unacked", "consumers", "in_per_s",
+        _table(queue_rows(api, vhost, args.all), ["queue", "depth", "unacked", "consumers", "in_per_s",
                                         "out_per_s", "dlq"])
     elif args.command == "dlq":
         _table(dead_letters(api, vhost, args.service),

@@ -120,10 +120,14 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        event = worker_ctx.args[0]
+        trace = {"correlation_id": event.correlation_id, "event_type": event.type,
+                 "event_id": event.event_id, "service": self.container.service_name}
         if exc_info is not None and isinstance(exc_info[1], AlreadyProcessed):
-            log.info("duplicate delivery of %s to %s: already applied", exc_info[1], self.method_name)
+            log.info("duplicate delivery to %s ignored: already applied", self.method_name, extra=trace)
             self.queue_consumer.ack_message(message)
         elif exc_info is None:
+            log.info("handled by %s", self.method_name, extra=trace)
             self.queue_consumer.ack_message(message)
         elif is_transient(exc_info[1]) and self._rerun(message, worker_ctx):
             pass  # a fresh worker now owns the message

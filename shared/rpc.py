@@ -6,11 +6,17 @@
 These are expected outcomes, logged as warnings; anything else is a bug and logged as one.
 """
 
+import logging
+import time
+
 from marshmallow import ValidationError
 from nameko.rpc import Rpc as NamekoRpc
 from pymongo.errors import DuplicateKeyError
 
+from shared.context import CORRELATION_ID
 from shared.errors import CommandRefused, Conflict, InvalidInput
+
+log = logging.getLogger(__name__)
 
 
 def structured(exc):
@@ -27,10 +33,20 @@ class Rpc(NamekoRpc):
         expected = (CommandRefused, ValidationError, DuplicateKeyError)
         super().__init__(expected_exceptions=expected + tuple(expected_exceptions), **kwargs)
 
+    def handle_message(self, body, message):
+        message.received_at = time.perf_counter()
+        return super().handle_message(body, message)
+
     def handle_result(self, message, worker_ctx, result, exc_info):
+        outcome = "ok"
         if exc_info is not None:
             exc = structured(exc_info[1])
             exc_info = (type(exc), exc, exc_info[2])
+            outcome = exc.code if isinstance(exc, CommandRefused) else f"error {type(exc).__name__}"
+        elapsed = (time.perf_counter() - getattr(message, "received_at", time.perf_counter())) * 1000
+        log.info("rpc %s.%s %s in %.1f ms", self.container.service_name, self.method_name, outcome, elapsed,
+                 extra={"correlation_id": worker_ctx.data.get(CORRELATION_ID),
+                        "service": self.container.service_name})
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 

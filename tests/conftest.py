@@ -26,18 +26,18 @@ def mongo_client():
     client.close()
 
 
-# `make test` runs the suite on a disposable server and says so: then nothing is dropped, since
-# SecantusDB's dropDatabase was seen to spin forever holding its global lock.
-DISPOSABLE = os.environ.get("TEST_DB_DISPOSABLE") == "1"
+# `make test` runs the suite on a disposable server, so nothing needs dropping; and SecantusDB's
+# dropDatabase was seen to spin forever holding its global lock, wedging the server. Drop only
+# when asked (TEST_DB_DROP=1, e.g. against a real mongod that outlives the run).
+DROP_AFTER = os.environ.get("TEST_DB_DROP") == "1"
 
 
 @pytest.fixture
 def db_prefix(mongo_client):
-    """A database prefix private to one test; on a server that outlives the run, its databases are
-    dropped afterwards."""
+    """A database prefix private to one test."""
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     yield prefix
-    if not DISPOSABLE:
+    if DROP_AFTER:
         for name in mongo_client.list_database_names():
             if name.startswith(prefix):
                 mongo_client.drop_database(name)

@@ -2,7 +2,8 @@
 # `make test`: lint, validate Compose, make sure RabbitMQ (with management) runs, then pytest.
 # Unless MONGO_URI names a server to use, the tests get a disposable MongoDB-compatible server of
 # their own (empty, on a free port, deleted afterwards): a `make run` platform's data is never
-# touched, and no test database needs dropping. Whatever this script starts, it stops.
+# touched, and no test database needs dropping (see tests/conftest.py). Whatever this script
+# starts, it stops.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
@@ -30,7 +31,7 @@ if [ -z "${MONGO_URI:-}" ]; then
     --log-level WARNING >.run/test-db.log 2>&1 &
   TEST_DB_PID=$!
   for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true" TEST_DB_DISPOSABLE=1
+  export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true"
   echo "[test] disposable database server on 127.0.0.1:$port" >&2
 fi
 $PY -m pytest -q -p no:warnings "$@"
