@@ -233,6 +233,18 @@ def scope_grid_filter(actor, requested_grid):
     raise Forbidden("you may not search residents", {"actor": [f"role {role!r} may not search"]})
 
 
+def scope_grid_codes(actor, requested):
+    """The grids a household listing is limited to (None: all); Forbidden if out of scope.
+
+    Household membership is personal data: staff and other services only, a grid worker their grid."""
+    if requested is None:
+        grid = scope_grid_filter(actor, None)
+        return None if grid is None else [grid]
+    for code in requested:
+        scope_grid_filter(actor, code)
+    return requested
+
+
 def check_can_write(actor, grid_code=None):
     """Registrations: admin, community office and system calls anywhere; a grid worker in their grid."""
     role = role_of(actor)

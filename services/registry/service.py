@@ -108,6 +108,7 @@ class RegistryService:
     @rpc
     def list_households(self, filters=None):
         params = schemas.ListHouseholds().load(filters or {})
+        params["grid_codes"] = domain.scope_grid_codes(self.ctx.actor, params["grid_codes"])
         query = {"grid_code": {"$in": params["grid_codes"]}} if params["grid_codes"] is not None else {}
         total = self.db.households.count_documents(query)
         households = list(self.db.households.find(query).sort("household_id", 1)

@@ -231,3 +231,18 @@ def test_shareholding_change_keeps_before_and_after_of_what_changes():
         domain.shareholding_change(current, {"shares": 10})
     with pytest.raises(Conflict):
         domain.shareholding_change({**current, "status": "withdrawn"}, {"shares": 1})
+
+
+def test_household_listings_are_scoped_like_resident_searches():
+    from services.registry.domain import scope_grid_codes
+    from shared.errors import Forbidden
+
+    worker = {"id": "ST-1", "role": "grid_worker", "grid": "G3"}
+    assert scope_grid_codes(None, None) is None
+    assert scope_grid_codes({"role": "admin"}, ["G1", "G2"]) == ["G1", "G2"]
+    assert scope_grid_codes(worker, None) == ["G3"]
+    assert scope_grid_codes(worker, ["G3"]) == ["G3"]
+    with pytest.raises(Forbidden):
+        scope_grid_codes(worker, ["G3", "G4"])
+    with pytest.raises(Forbidden):
+        scope_grid_codes({"id": "R-1", "role": "resident"}, None)
