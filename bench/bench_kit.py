@@ -5,8 +5,8 @@
 Prints one table: RPC round trip (bare nameko @rpc, the kit's @rpc, a kit command that commits a
 transaction with an outbox event), event publishing (nameko's EventDispatcher with a confirm per
 event, the outbox relay with a confirm round per batch) and consuming (a bare handler, the kit's
-reliable idempotent handler with its transaction). Needs RabbitMQ and the database up
-(`make infra`); uses its own databases (prefix `bench_kit_`), dropped at the end.
+reliable idempotent handler with its transaction). Needs RabbitMQ up (`make infra`); runs on a
+throwaway database server of its own (`--shared` uses MONGO_URI, with its own database prefix).
 """
 
 import warnings
@@ -33,6 +33,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from bench.support import private_server  # noqa: E402
 from shared.events import event  # noqa: E402
 from shared.handlers import event_handler  # noqa: E402
 from shared.mongo import Mongo  # noqa: E402
@@ -127,10 +128,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--shared", action="store_true", help="use the server at MONGO_URI")
     args = parser.parse_args()
-    config = {"AMQP_URI": AMQP_URI, "MONGO_URI": MONGO_URI, "MONGO_DB_PREFIX": PREFIX,
+    mongo_uri, stop_server = (MONGO_URI, None) if args.shared else private_server("kit")
+    config = {"AMQP_URI": AMQP_URI, "MONGO_URI": mongo_uri, "MONGO_DB_PREFIX": PREFIX,
               "max_workers": 10, "OUTBOX_POLL_SECONDS": 0.2, "OUTBOX_BATCH": 500}
-    mongo = MongoClient(MONGO_URI)
+    mongo = MongoClient(mongo_uri)
     consumer_db = mongo[PREFIX + "bench_consumer"]
     producer_db = mongo[PREFIX + "bench_producer"]
     rows = []
@@ -186,9 +189,9 @@ def main():
                      f"{args.events / seconds:,.0f} /s", f"{seconds:.2f} s"))
     finally:
         runner.stop()
-        for name in mongo.list_database_names():
-            if name.startswith(PREFIX):
-                mongo.drop_database(name)
+        mongo.close()
+        if stop_server:
+            stop_server()
         _delete_queues("evt-bench_producer-tick--bench_consumer.on_tick", "rpc-bench_producer",
                        "evt-bench_bare-tick--bench_bare_consumer.on_tick", "rpc-bench_bare")
 

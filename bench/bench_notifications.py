@@ -32,11 +32,7 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import base64  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 import uuid  # noqa: E402
@@ -49,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nameko.containers import ServiceContainer  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from bench.support import private_server  # noqa: E402
 from services.notifications.service import NotificationsService  # noqa: E402
 from shared import clock  # noqa: E402
 from shared.amqp import ConfirmedPublisher  # noqa: E402
@@ -59,33 +56,6 @@ SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?direc
 API = f"http://{HOST}:15672/api"
 AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 DAYTIME = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in the community: no quiet hours
-
-
-def _private_server():
-    """Start a throwaway SecantusDB; return (uri, stop)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    storage = tempfile.mkdtemp(prefix="bench-notifications-db-")
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "secantusd-py"),
-                               "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
-                               "--log-level", "WARNING"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    client = MongoClient(uri, serverSelectionTimeoutMS=30000)
-    client.admin.command("ping")
-    client.close()
-
-    def stop():
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(storage, ignore_errors=True)
-
-    return uri, stop
 
 
 def _api(method, path, body=b""):
@@ -174,7 +144,7 @@ def main():
     args = parser.parse_args()
     vhost = f"bench-notifications-{uuid.uuid4().hex[:6]}"
     prefix = f"bench{uuid.uuid4().hex[:6]}_"
-    mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else _private_server()
+    mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else private_server("notifications")
     _api("PUT", f"/vhosts/{vhost}")
     _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
     client = MongoClient(mongo_uri, tz_aware=True)

@@ -15,12 +15,9 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -30,6 +27,7 @@ from pymongo import MongoClient  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import private_server  # noqa: E402
 from services.registry import demo  # noqa: E402
 
 VHOST = "bench_registry"
@@ -38,30 +36,6 @@ MANAGEMENT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
 SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
 AMQP_URI = f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
-
-
-def private_server():
-    """A throwaway SecantusDB on a free port: (uri, stop)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    storage = tempfile.mkdtemp(prefix="bench-registry-db-")
-    server = subprocess.Popen([str(ROOT / ".venv/bin/secantusd-py"), "--host", "127.0.0.1",
-                               "--port", str(port), "--storage-path", storage, "--log-level", "WARNING"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    MongoClient(uri, serverSelectionTimeoutMS=30000).admin.command("ping")
-
-    def stop():
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(storage, ignore_errors=True)
-
-    return uri, stop
 
 
 def setup_vhost():
@@ -128,7 +102,7 @@ def main():
 
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else private_server()
+    mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else private_server("registry")
     mongo = MongoClient(mongo_uri)
     teardown(None, mongo)
     setup_vhost()
