@@ -20,6 +20,11 @@ from shared import clock
 log = logging.getLogger(__name__)
 
 
+class RecipientNotYetKnown(Exception):
+    """An event names someone this service has not learned of yet (their registry event is still
+    on its way): raised so the event is retried with backoff instead of being suppressed."""
+
+
 class Notifier:
     def __init__(self, db, templates, providers, config):
         self.db = db
@@ -32,6 +37,10 @@ class Notifier:
         # a big announcement (every household of a grid) returns at once: beyond this many,
         # its messages go out with the next `release_due` tick instead of in the RPC call
         self.inline_limit = int(config.get("NOTIFY_INLINE_LIMIT", 50))
+        # events come from several producers in no guaranteed order: a dispatch may arrive before
+        # the staff assignment that tells us who the assignee is. Within this window an unknown
+        # recipient means "not yet", and the event is retried; after it, "nobody we know".
+        self.recipient_wait = timedelta(seconds=float(config.get("NOTIFY_RECIPIENT_WAIT_SECONDS", 600)))
 
     # ------------------------------------------------------------ events
 
@@ -42,8 +51,11 @@ class Notifier:
         routed = []
         if message is not None:
             now = clock.now()
-            routed = [domain.route(message, person, now, recipient_id=rid)
-                      for rid, person in store.resolve(self.db, who.selectors, known)]
+            recipients = store.resolve(self.db, who.selectors, known)
+            unknown = [rid for rid, person in recipients if person is None]
+            if unknown and now - event.occurred_at < self.recipient_wait:
+                raise RecipientNotYetKnown(f"{event.type}: {', '.join(unknown)} not known yet")
+            routed = [domain.route(message, person, now, recipient_id=rid) for rid, person in recipients]
         return self.commit(routed, apply)
 
     def commit(self, routed, apply=None, inline_limit=None):

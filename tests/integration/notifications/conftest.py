@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.notifications.service import NotificationsService
+from shared import clock
 from shared.amqp import ConfirmedPublisher
 from shared.events import envelope
 
@@ -78,9 +79,10 @@ class Events:
     def __init__(self, amqp_uri):
         self.publisher = ConfirmedPublisher(amqp_uri)
 
-    def envelope(self, type, payload):
+    def envelope(self, type, payload, occurred_at=None):
+        # events happen at the (frozen) time of the test, as a producer's clock would say
         return envelope(type, payload, source=type.split(".")[0], correlation_id="test",
-                        occurred_at=datetime.now(UTC))
+                        occurred_at=occurred_at or clock.now())
 
     def publish(self, *envelopes):
         self.publisher.publish_batch([(f"{e['source']}.events", e["type"].split(".", 1)[1], e,

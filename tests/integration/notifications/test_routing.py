@@ -1,6 +1,6 @@
 """Who hears about what: recipients learned from registry events, messages from grid events."""
 
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 from tests.support import queue_depth, wait_until
 
@@ -122,8 +122,26 @@ def test_moved_out_and_dead_residents_are_not_messaged(service, events, ndb):
     assert ndb.sms_sent.count_documents({}) == sms_before
 
 
-def test_an_unknown_recipient_is_logged_as_suppressed(service, events, ndb):
-    dispatched = events.dispatched("INC-9", "NOBODY", "3")
-    [note] = _notes(ndb, dispatched["event_id"], 1)
+def test_an_unknown_recipient_is_logged_as_suppressed_once_the_wait_is_over(service, events, ndb,
+                                                                            frozen_clock):
+    # an event from 11 minutes ago still naming nobody we know: nobody will come
+    old = events.envelope("grid_events.incident_dispatched", {
+        "incident_id": "INC-9", "grid_code": "3", "category": "sanitation", "priority": "normal",
+        "assignee_staff_id": "NOBODY", "accept_by": frozen_clock.current, "summary": "rubbish"},
+        occurred_at=frozen_clock.current - timedelta(minutes=11))
+    events.publish(old)
+    [note] = _notes(ndb, old["event_id"], 1)
     assert (note["status"], note["reason"]) == ("suppressed", "unknown recipient")
-    assert note["created_at"] <= datetime.now(UTC)
+
+
+def test_a_dispatch_that_arrives_before_its_assignee_is_known_waits_for_them(start_service, events,
+                                                                              ndb, caplog):
+    start_service(EVENT_RETRY={"schedule_ms": [300, 1000, 2000, 4000]})
+    dispatched = events.dispatched("INC-10", "W-LATE", "3")  # the registry's fact is still on its way
+    wait_until(lambda: "W-LATE not known yet" in caplog.text, message="the first, refused attempt")
+    assert ndb.notifications.count_documents({"event_id": dispatched["event_id"]}) == 0
+
+    events.staff("W-LATE", "grid_worker", "3", phone="13800000099")
+
+    [note] = _notes(ndb, dispatched["event_id"], 1)  # a retry finds them
+    assert note["recipient"] == "W-LATE" and note["status"] != "suppressed"
