@@ -83,28 +83,23 @@ class IncidentRated(IncidentFact):
     rating = fields.Int(required=True, strict=True, validate=validate.Range(1, 5))
 
 
-@event("grid_events.visit_task_created", 1)
-class VisitTaskCreated(Schema):
-    """A must-visit (moved in, in difficulty, year end) was set for a grid's staff."""
-
+class VisitFact(Schema):
     task_id = fields.Str(required=True)
     kind = fields.Str(required=True)
     resident_id = fields.Str(required=True)
     grid_code = fields.Str(required=True)
     due_on = fields.Date(required=True)
     assignee_staff_id = fields.Str(allow_none=True, load_default=None)
+
+
+@event("grid_events.visit_task_created", 1)
+class VisitTaskCreated(VisitFact):
+    """A must-visit (moved in, in difficulty, year end) was set for a grid's staff."""
 
 
 @event("grid_events.visit_overdue", 1)
-class VisitOverdue(Schema):
+class VisitOverdue(VisitFact):
     """A must-visit passed its due date without a visit."""
-
-    task_id = fields.Str(required=True)
-    kind = fields.Str(required=True)
-    resident_id = fields.Str(required=True)
-    grid_code = fields.Str(required=True)
-    due_on = fields.Date(required=True)
-    assignee_staff_id = fields.Str(allow_none=True, load_default=None)
 
 
 @event("grid_events.campaign_completed", 1)
