@@ -140,12 +140,19 @@ class ReliableEventHandler(EventHandler):
         if reruns >= IN_PLACE_RETRIES:
             return False
         message.in_place_reruns = reruns + 1
-        eventlet.sleep(random.uniform(0.002, 0.02) * (reruns + 1))
-        try:
-            self.container.spawn_worker(self, worker_ctx.args, {}, context_data=dict(worker_ctx.data),
-                                        handle_result=partial(self.handle_result, message))
-        except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+        args, context_data = worker_ctx.args, dict(worker_ctx.data)
+
+        def respawn():
+            # From a thread of its own, once this worker has ended: spawning from inside the
+            # worker would wait for a free slot while holding one (a deadlock at max_workers).
+            eventlet.sleep(random.uniform(0.002, 0.02) * (reruns + 1))
+            try:
+                self.container.spawn_worker(self, args, {}, context_data=context_data,
+                                            handle_result=partial(self.handle_result, message))
+            except ContainerBeingKilled:
+                self.queue_consumer.requeue_message(message)
+
+        self.container.spawn_managed_thread(respawn, identifier=f"rerun {self.method_name}")
         return True
 
     def _settle_failure(self, message, exc, retry):
