@@ -2,16 +2,16 @@
 
     .venv/bin/python bench/bench_grid_events.py [--calls 300] [--concurrency 1,5,10]
 
-Runs grid_events and registry in-process (their own RabbitMQ vhost and MongoDB databases, both
-removed afterwards) and times `report_incident` through a standalone RPC client:
+Runs grid_events and registry in-process (their own RabbitMQ vhost, removed afterwards, and a
+private database server from bench/support.py; `--shared` uses MONGO_URI) and times
+`report_incident` through a standalone RPC client:
 
 - latency: sequential calls, one client; each report costs 1-3 registry RPCs (grid_of_address,
   get_grid, list_staff for police categories), a duplicate query and one transaction (incident +
   2 outbox events);
 - throughput: N greenthreads, one RPC client each, over the same number of calls.
 
-Assumes RabbitMQ at 127.0.0.1:5672 (management 15672) and the MongoDB-compatible server at
-mongodb://127.0.0.1:27017/?directConnection=true (override with AMQP_HOST, MONGO_URI).
+Assumes RabbitMQ at 127.0.0.1:5672 (management 15672; override with AMQP_HOST).
 """
 
 import warnings
@@ -36,6 +36,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from bench.support import private_server  # noqa: E402
 from services.grid_events.service import GridEventsService  # noqa: E402
 from services.registry.service import RegistryService  # noqa: E402
 
@@ -118,15 +119,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--concurrency", default="1,5,10")
+    parser.add_argument("--shared", action="store_true", help="use the server at MONGO_URI")
     args = parser.parse_args()
+    mongo_uri, stop_server = (MONGO_URI, None) if args.shared else private_server("grid-events")
     vhost = f"bench-grid-events-{uuid.uuid4().hex[:6]}"
     prefix = f"bench_grid_{uuid.uuid4().hex[:6]}_"
     _api("PUT", f"/vhosts/{vhost}")
     _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
-    config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": MONGO_URI,
+    config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
               "MONGO_DB_PREFIX": prefix, "max_workers": 10, "OUTBOX_POLL_SECONDS": 1.0,
               "serializer": "json"}
-    client = MongoClient(MONGO_URI, tz_aware=True)
+    client = MongoClient(mongo_uri, tz_aware=True)
     runner = ServiceRunner(config)
     runner.add_service(GridEventsService)
     runner.add_service(RegistryService)
@@ -149,10 +152,9 @@ def main():
         incidents = client[f"{prefix}grid_events"].incidents.count_documents({})
     finally:
         runner.stop()
-        for name in client.list_database_names():
-            if name.startswith(prefix):
-                client.drop_database(name)
         client.close()
+        if stop_server:
+            stop_server()
         _api("DELETE", f"/vhosts/{vhost}")
     columns = ["scenario", "calls", "concurrency", "median_ms", "p95_ms", "p99_ms", "per_s", "errors"]
     widths = {c: max(len(c), *(len(str(r.get(c, "-"))) for r in rows)) for c in columns}
