@@ -47,14 +47,16 @@ DEFAULT_RETRY = {"schedule_ms": [1000, 5000, 30000, 120000, 600000]}
 IN_PLACE_RETRIES = 5
 
 
-class _DuplicatesAreNotErrors(logging.Filter):
-    """nameko logs every exception a worker raises; a duplicate delivery is not one worth a trace."""
+class _ExpectedOutcomesAreNotErrors(logging.Filter):
+    """nameko logs every exception a worker raises with its trace. A duplicate delivery or a write
+    conflict rerun at once is an expected outcome: this module logs it in one line instead."""
 
     def filter(self, record):
-        return not (record.exc_info and isinstance(record.exc_info[1], AlreadyProcessed))
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, AlreadyProcessed) or is_transient(exc))
 
 
-logging.getLogger("nameko.containers").addFilter(_DuplicatesAreNotErrors())
+logging.getLogger("nameko.containers").addFilter(_ExpectedOutcomesAreNotErrors())
 
 
 def dead_letter_queue(service_name):
@@ -140,6 +142,7 @@ class ReliableEventHandler(EventHandler):
         if reruns >= IN_PLACE_RETRIES:
             return False
         message.in_place_reruns = reruns + 1
+        log.info("write conflict in %s: rerun %d", self.method_name, reruns + 1)
         args, context_data = worker_ctx.args, dict(worker_ctx.data)
 
         def respawn():
@@ -160,6 +163,8 @@ class ReliableEventHandler(EventHandler):
             if retry:
                 try:
                     self.backoff_publisher.republish(self.backoff(), message, self.queue.name)
+                    log.warning("%s failed on attempt %d: %r; it will be retried", self.method_name,
+                                attempts_so_far(message), exc)
                     self.queue_consumer.ack_message(message)
                     return
                 except Backoff.Expired:
