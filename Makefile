@@ -38,7 +38,8 @@ lint: venv
 docs: venv           ## regenerate docs/events.md from the event catalogue
 	@$(PY) -m shared.events.docs > docs/events.md
 
-bench: venv infra    ## repeatable measurements, printed as tables
+bench: venv          ## repeatable measurements, printed as tables (each on a private database server)
+	@deploy/local/infra.sh up rabbitmq
 	@for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
 
 queues: venv         ## every queue of the platform: depth, consumers, rates
