@@ -83,9 +83,8 @@ class NotificationsService:
 
     @event_handler("grid_events", "incident_dispatched")
     def on_incident_dispatched(self, event):
-        work = domain.incident_work(event.payload, event.occurred_at)
-        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
-            {"_id": event.payload["incident_id"]}, {"$set": work}, upsert=True))
+        work_id, work = event.payload["incident_id"], domain.incident_work(event.payload, event.occurred_at)
+        self.notifier.on_event(event, apply=lambda tx: store.open_work(tx, work_id, work))
 
     @event_handler("grid_events", "incident_escalated")
     def on_incident_escalated(self, event):
@@ -106,15 +105,15 @@ class NotificationsService:
 
     @event_handler("grid_events", "visit_task_created")
     def on_visit_task_created(self, event):
-        work = domain.visit_work(event.payload, event.occurred_at)
-        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
-            {"_id": event.payload["task_id"]}, {"$set": work}, upsert=True))
+        self._visit_work(event, overdue=False)
 
     @event_handler("grid_events", "visit_overdue")
     def on_visit_overdue(self, event):
-        work = domain.visit_work(event.payload, event.occurred_at, overdue=True)
-        self.notifier.on_event(event, apply=lambda tx: tx.work.update_one(
-            {"_id": event.payload["task_id"]}, {"$set": work}, upsert=True))
+        self._visit_work(event, overdue=True)
+
+    def _visit_work(self, event, overdue):
+        work = domain.visit_work(event.payload, event.occurred_at, overdue=overdue)
+        self.notifier.on_event(event, apply=lambda tx: store.open_work(tx, event.payload["task_id"], work))
 
     # market.violation_recorded, finance.dividend_paid / allowance_paid / rent_overdue: add a
     # handler here calling self.notifier.on_event(event), a template in templates.py and the

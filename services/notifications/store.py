@@ -105,6 +105,11 @@ def log_query(filters, grid_code=None):
     return query
 
 
+def open_work(tx, work_id, work):
+    """Open work a staff member holds (for the morning digest), keyed by incident or task id."""
+    tx.work.update_one({"_id": work_id}, {"$set": work}, upsert=True)
+
+
 def close_work(tx, event):
     """An incident resolved or closed: no longer open work (kept, so a late dispatch can tell)."""
     tx.work.update_one({"_id": event.payload["incident_id"]},
