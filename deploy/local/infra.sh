@@ -11,8 +11,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUN="$ROOT/.run"
 VENV="${VENV:-$ROOT/.venv}"
-AMQP_HOST=127.0.0.1 AMQP_PORT=5672 MGMT_PORT=15672
-MONGO_HOST=127.0.0.1 MONGO_PORT="${MONGO_PORT:-27017}"
+# host and port of a URI (the first host of a MongoDB seed list)
+host_port() {
+  python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1].split(",")[0]); print(p.hostname, p.port or sys.argv[2])' "$1" "$2"
+}
+read -r AMQP_HOST AMQP_PORT <<<"$(host_port "${AMQP_URI:-amqp://127.0.0.1:5672/}" 5672)"
+read -r MONGO_HOST MONGO_PORT <<<"$(host_port "${MONGO_URI:-mongodb://127.0.0.1:${MONGO_PORT:-27017}/}" 27017)"
+MGMT_PORT=15672
 mkdir -p "$RUN"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -26,7 +31,10 @@ wait_port() {  # host port seconds what
 }
 
 rabbit_up() {
-  if ! port_open $AMQP_HOST $AMQP_PORT; then
+  if ! port_open "$AMQP_HOST" "$AMQP_PORT"; then
+    if [ "$AMQP_HOST" != 127.0.0.1 ] && [ "$AMQP_HOST" != localhost ]; then
+      log "RabbitMQ at $AMQP_HOST:$AMQP_PORT (AMQP_URI) is not reachable"; return 1
+    fi
     if ! command -v rabbitmq-server >/dev/null; then
       log "installing rabbitmq-server (Debian package)"
       apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null
@@ -53,7 +61,10 @@ rabbit_down() {
 }
 
 mongo_up() {
-  if port_open $MONGO_HOST "$MONGO_PORT"; then return 0; fi
+  if port_open "$MONGO_HOST" "$MONGO_PORT"; then return 0; fi
+  if [ "$MONGO_HOST" != 127.0.0.1 ] && [ "$MONGO_HOST" != localhost ]; then
+    log "MongoDB at $MONGO_HOST:$MONGO_PORT (MONGO_URI) is not reachable"; return 1
+  fi
   if [ ! -x "$VENV/bin/secantusd-py" ]; then
     log "secantusdb is missing from $VENV: run 'make venv' first"; return 1
   fi

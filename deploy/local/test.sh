@@ -15,8 +15,9 @@ deploy/local/compose-check.sh
 cleanup() {
   [ -n "${TEST_DB_PID:-}" ] && { kill -TERM "$TEST_DB_PID" 2>/dev/null; wait "$TEST_DB_PID" 2>/dev/null || true; }
   [ -n "${TEST_DB_DIR:-}" ] && rm -rf "$TEST_DB_DIR"
-  # only a broker this run started (not one a running `make run` platform uses)
+  # only what this run started (not what a running `make run` platform uses)
   [ -n "${STARTED_RABBITMQ:-}" ] && deploy/local/infra.sh down rabbitmq
+  [ -n "${STARTED_MONGO:-}" ] && deploy/local/infra.sh down mongo
   return 0
 }
 trap cleanup EXIT
@@ -24,7 +25,11 @@ trap cleanup EXIT
 deploy/local/infra.sh up rabbitmq
 [ -f .run/rabbitmq.started-by-us ] || STARTED_RABBITMQ=
 
-if [ -z "${MONGO_URI:-}" ]; then
+if [ -n "${MONGO_URI:-}" ]; then  # the server named: use it, or start one there if it is local
+  [ -f .run/mongo.pid ] || STARTED_MONGO=maybe
+  deploy/local/infra.sh up mongo
+  [ -f .run/mongo.pid ] || STARTED_MONGO=
+else
   TEST_DB_DIR=$(mktemp -d /tmp/sunshine-test-db.XXXXXX)
   port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   .venv/bin/secantusd-py --host 127.0.0.1 --port "$port" --storage-path "$TEST_DB_DIR" \
