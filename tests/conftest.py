@@ -57,14 +57,28 @@ def config(rabbit_config, db_prefix):
 
 
 @pytest.fixture
-def rpc(config):
-    """`rpc("registry").get_resident(...)` through a real standalone RPC client."""
+def as_actor(config):
+    """`as_actor({"id": ..., "role": ..., "grid": ...}).grid_events.rate(...)`: a real standalone
+    RPC client calling as that actor (one client per call of it; all stopped afterwards)."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    proxy = ClusterRpcProxy(config, context_data={"actor": {"id": "test", "role": "admin"}})
-    cluster = proxy.start()
-    yield lambda service: getattr(cluster, service)
-    proxy.stop()
+    proxies = []
+
+    def connect(actor):
+        proxy = ClusterRpcProxy(config, context_data={"actor": actor})
+        proxies.append(proxy)
+        return proxy.start()
+
+    yield connect
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.fixture
+def rpc(as_actor):
+    """`rpc("registry").get_resident(...)`, as an admin."""
+    cluster = as_actor({"id": "test", "role": "admin"})
+    return lambda service: getattr(cluster, service)
 
 
 @pytest.fixture

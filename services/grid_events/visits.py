@@ -30,6 +30,11 @@ def grid_worker(db, grid_code):
     return staff["_id"] if staff else None
 
 
+def _open_task(tx, task):
+    tx.visit_tasks.insert_one(task)
+    tx.emit("grid_events.visit_task_created", _created(task))
+
+
 def party_member_registered(db, event, settings):
     p = event.payload
     on = domain.local_date(event.occurred_at)
@@ -42,8 +47,7 @@ def party_member_registered(db, event, settings):
             "grid_code": p["grid_code"], "branch_code": p["branch_code"],
             "joined_on": p["joined_on"].isoformat(), "active": True,
             "registered_at": event.occurred_at}}, upsert=True)
-        tx.visit_tasks.insert_one(task)
-        tx.emit("grid_events.visit_task_created", _created(task))
+        _open_task(tx, task)
 
 
 def party_member_in_difficulty(db, event, settings):
@@ -58,8 +62,7 @@ def party_member_in_difficulty(db, event, settings):
                                     {"$set": {"in_difficulty": p["reason"]},
                                      "$setOnInsert": {"grid_code": p["grid_code"], "active": True}},
                                     upsert=True)
-        tx.visit_tasks.insert_one(task)
-        tx.emit("grid_events.visit_task_created", _created(task))
+        _open_task(tx, task)
 
 
 def resident_moved_out(db, event, now):
@@ -96,8 +99,7 @@ def create_year_end(db, year, now):
                      grid_worker(db, member["grid_code"]), now, reason=f"year-end visit {year}")
         try:
             with db.transaction() as tx:
-                tx.visit_tasks.insert_one(task)
-                tx.emit("grid_events.visit_task_created", _created(task))
+                _open_task(tx, task)
             created += 1
         except DuplicateKeyError:
             continue  # another timer run made it

@@ -9,7 +9,6 @@ from datetime import date
 
 import pytest
 from nameko.events import event_handler as nameko_event_handler
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import get_container
 
@@ -83,21 +82,6 @@ def emitted(services):
         return list(RECEIVED[event_type])
 
     return of
-
-
-@pytest.fixture
-def as_actor(config):
-    """`as_actor({"id": ..., "role": ...}).grid_events.rate(...)`: calls with another actor."""
-    proxies = []
-
-    def make(actor):
-        proxy = ClusterRpcProxy(config, context_data={"actor": actor})
-        proxies.append(proxy)
-        return proxy.start()
-
-    yield make
-    for proxy in proxies:
-        proxy.stop()
 
 
 class Community:

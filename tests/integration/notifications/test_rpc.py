@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from shared.errors import Forbidden, InvalidInput
@@ -12,19 +11,6 @@ from tests.support import wait_until
 
 def _known(ndb, *ids):
     wait_until(lambda: ndb.people.count_documents({"_id": {"$in": list(ids)}}) == len(ids))
-
-
-@pytest.fixture
-def as_actor(config):
-    proxies = []
-
-    def call(actor):
-        proxy = ClusterRpcProxy(config, context_data={"actor": actor})
-        proxies.append(proxy)
-        return proxy.start().notifications
-    yield call
-    for proxy in proxies:
-        proxy.stop()
 
 
 def _grid_5(events, ndb):
@@ -92,8 +78,8 @@ def test_send_with_a_request_id_is_idempotent_and_grid_staff_are_everyone_posted
 def test_who_may_send_read_and_set(service, events, ndb, as_actor):
     events.resident("R1", phone="13900000001")
     _known(ndb, "R1")
-    resident = as_actor({"id": "R1", "role": "resident"})
-    worker = as_actor({"id": "W3", "role": "grid_worker", "grid": "3"})
+    resident = as_actor({"id": "R1", "role": "resident"}).notifications
+    worker = as_actor({"id": "W3", "role": "grid_worker", "grid": "3"}).notifications
 
     with pytest.raises(Forbidden):
         resident.send({"target": {"kind": "grid_households", "grid_code": "3"}, "title": "t", "body": "b"})
@@ -119,7 +105,7 @@ def test_who_may_send_read_and_set(service, events, ndb, as_actor):
 def test_inbox_opt_outs_and_mark_read(service, events, ndb, as_actor, rpc):
     events.resident("R1", phone="13900000001")
     _known(ndb, "R1")
-    me = as_actor({"id": "R1", "role": "resident"})
+    me = as_actor({"id": "R1", "role": "resident"}).notifications
     prefs = me.set_preferences({"person_id": "R1", "channels": ["in_app"], "opt_outs": ["announcement"],
                                 "language": "en", "quiet_hours": None})
     assert prefs == {"person_id": "R1", "channels": ["in_app"], "opt_outs": ["announcement"],
