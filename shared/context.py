@@ -41,6 +41,15 @@ class Context:
     def __init__(self, worker_ctx):
         self.correlation_id = ensure_correlation_id(worker_ctx)
         self.actor = worker_ctx.data.get(ACTOR) or None
+        self._worker_ctx = worker_ctx
+
+    @property
+    def grant(self):
+        """The caller's `shared.access.Grant` for this RPC (the entrypoint already let it in)."""
+        policy = getattr(self._worker_ctx.container.service_cls, "policy", None)
+        if policy is None:
+            raise RuntimeError(f"{self._worker_ctx.service_name} has no access policy")
+        return policy.grant(self._worker_ctx.entrypoint.method_name, self.actor)
 
     @property
     def actor_id(self):

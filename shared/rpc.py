@@ -4,6 +4,10 @@
 - a unique-index race (`DuplicateKeyError`) becomes `Conflict`;
 - `CommandRefused` subclasses travel as they are and come back as the same class.
 These are expected outcomes, logged as warnings; anything else is a bug and logged as one.
+
+It is also where the service's access policy (shared/access.py) is enforced: a service whose class
+has a `policy` must give every RPC a row (checked at start), and a call the row refuses is answered
+`Forbidden` before any worker runs.
 """
 
 import logging
@@ -13,7 +17,7 @@ from marshmallow import ValidationError
 from nameko.rpc import Rpc as NamekoRpc
 from pymongo.errors import DuplicateKeyError
 
-from shared.context import CORRELATION_ID
+from shared.context import ACTOR, CORRELATION_ID
 from shared.errors import CommandRefused, Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -33,8 +37,27 @@ class Rpc(NamekoRpc):
         expected = (CommandRefused, ValidationError, DuplicateKeyError)
         super().__init__(expected_exceptions=expected + tuple(expected_exceptions), **kwargs)
 
+    @property
+    def policy(self):
+        # Transitional: services without a `policy` are not checked yet (issue 13 gives each one).
+        return getattr(self.container.service_cls, "policy", None)
+
+    def setup(self):
+        super().setup()
+        if self.policy is not None and self.method_name not in self.policy:
+            raise RuntimeError(f"{self.container.service_name}.{self.method_name} has no row in the "
+                               "service's access policy")
+
     def handle_message(self, body, message):
         message.received_at = time.perf_counter()
+        if self.policy is not None:
+            actor = self.unpack_message_headers(message).get(ACTOR)
+            try:
+                self.policy.grant(self.method_name, actor)
+            except CommandRefused as exc:
+                log.info("rpc %s.%s %s", self.container.service_name, self.method_name, exc.code,
+                         extra={"service": self.container.service_name})
+                raise  # nameko's RPC consumer replies with it; no worker runs
         return super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
