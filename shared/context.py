@@ -31,6 +31,19 @@ def ensure_correlation_id(worker_ctx):
     return data[CORRELATION_ID]
 
 
+def actor_id(actor, default=None):
+    """Who acts (`actor` may be None: a service on its own authority); `default` names it then."""
+    return (actor or {}).get("id") or default
+
+
+def actor_role(actor):
+    return (actor or {}).get("role")
+
+
+def actor_grid(actor):
+    return (actor or {}).get("grid")
+
+
 def current_correlation_id():
     return getattr(_local, "correlation_id", None)
 
@@ -53,11 +66,15 @@ class Context:
 
     @property
     def actor_id(self):
-        return (self.actor or {}).get("id")
+        return actor_id(self.actor)
 
     @property
     def role(self):
-        return (self.actor or {}).get("role")
+        return actor_role(self.actor)
+
+    @property
+    def grid(self):
+        return actor_grid(self.actor)
 
 
 class RequestContext(DependencyProvider):

@@ -35,6 +35,7 @@ from nameko_amqp_retry import Backoff, BackoffPublisher
 
 from shared import events
 from shared.context import CAUSATION_ID, CORRELATION_ID
+from shared.errors import Busy
 from shared.mongo import AlreadyProcessed, is_transient
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class _ExpectedOutcomesAreNotErrors(logging.Filter):
 
     def filter(self, record):
         exc = record.exc_info[1] if record.exc_info else None
-        return not (isinstance(exc, AlreadyProcessed) or is_transient(exc))
+        return not (isinstance(exc, AlreadyProcessed | Busy) or is_transient(exc))
 
 
 logging.getLogger("nameko.containers").addFilter(_ExpectedOutcomesAreNotErrors())

@@ -1,13 +1,20 @@
 """Each service's own MongoDB database, and the unit of work that commits state and events together.
 
-    class RegistryService:
-        db = Mongo(store.INDEXES)
+    def register_household(db, request, actor):        # a use case (use_cases.py)
+        def write(tx):                                  # one multi-document transaction
+            if tx.households.find_one(...):             # collections are bound to the session
+                raise Conflict(...)
+            tx.households.insert_one(doc)
+            tx.emit("registry.household_registered", {...})   # validated, into the outbox
+            return doc
+        return db.run_transaction(write)                # reruns `write` on write conflicts
 
-        @rpc
-        def register_household(self, payload):
-            with self.db.transaction() as tx:           # one multi-document transaction
-                tx.households.insert_one(doc)           # collections are bound to the session
-                tx.emit("registry.household_registered", {...})   # validated, into the outbox
+`db.run_transaction(work)` is the one way service code writes: when the transaction loses a
+write conflict it runs `work` again from the start (it re-reads, so it decides again), with
+jittered backoff, for up to `TRANSACTION_RETRY_SECONDS` (default 5 s: longer than a burst of
+redelivered requests); past that it refuses with `Busy` (retriable, HTTP 503), logged as one
+warning. So `work` must do no I/O but this database. (`with db.transaction()` is the kit's
+building block; a handler using it directly is rerun whole by handlers.py, a command is not.)
 
 Reads outside a transaction use `self.db.<collection>` directly. The database is named after the
 service (`MONGO_DB_PREFIX` + service name, so tests can isolate runs); indexes are declared in
@@ -17,6 +24,7 @@ event as processed (unique key) so a redelivered event has no second effect: see
 
 import logging
 import random
+import time
 from contextlib import contextmanager
 from functools import partial
 
@@ -29,6 +37,7 @@ from pymongo.write_concern import WriteConcern
 
 from shared import clock
 from shared.context import ACTOR, ensure_correlation_id
+from shared.errors import Busy
 from shared.events import envelope
 from shared.outbox import OUTBOX, OutboxRelay, outbox_document
 
@@ -52,19 +61,36 @@ def is_transient(exc):
         or exc.has_error_label("UnknownTransactionCommitResult"))
 
 
-def retry_on_conflict(use_case, attempts=8):
-    """Call `use_case()` again when it lost a write conflict (nothing of it was committed).
+RETRY_SECONDS = 5.0
+FIRST_PAUSE, LONGEST_PAUSE = 0.005, 0.25
 
-    For use cases that read, decide, then write in their own transaction: the rerun reads the
-    winner's state and decides again. `Database.run_transaction` is the common case of it."""
-    for attempt in range(1, attempts + 1):
+
+def rerun_on_conflict(use_case, budget=RETRY_SECONDS, name=None):
+    """Call `use_case()` again while it loses write conflicts (nothing of it was committed), for up
+    to `budget` seconds; then refuse with `Busy`. Pauses grow exponentially with full jitter, so a
+    burst of contenders spreads out instead of colliding again in step."""
+    deadline = time.monotonic() + budget
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return use_case()
         except PyMongoError as exc:
-            if attempt == attempts or not is_transient(exc):
+            if not is_transient(exc):
                 raise
-            log.info("write conflict, running again (%d)", attempt)
-            eventlet.sleep(random.uniform(0.002, 0.01 * attempt))  # jitter: contenders spread out
+            pause = random.uniform(0, min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** attempt))
+            if time.monotonic() + pause > deadline:
+                log.warning("%s still losing write conflicts after %d attempts in %.1f s: busy",
+                            name or getattr(use_case, "__name__", "transaction"), attempt, budget)
+                raise Busy("busy: too many concurrent changes, try again") from None
+            log.debug("write conflict, running again (%d)", attempt)
+            eventlet.sleep(pause)
+
+
+def retry_on_conflict(use_case, attempts=None):
+    """Old name of `rerun_on_conflict`, kept until no caller on main uses it (`attempts` is ignored:
+    the budget is time, not a count)."""
+    return rerun_on_conflict(use_case)
 
 
 class AlreadyProcessed(Exception):
@@ -140,18 +166,18 @@ class Database:
             raise AttributeError(collection_name)
         return self.raw[collection_name]
 
-    def run_transaction(self, work, attempts=8):
-        """Run `work(tx)` in a transaction and return its result; when it loses a write conflict
-        to a concurrent one, run it again from the start (it re-reads, so it decides again).
+    def run_transaction(self, work, attempts=None):
+        """Run `work(tx)` in one transaction and return its result; on a write conflict run it
+        again from the start (it re-reads, so it decides again), then `Busy` past the budget.
 
-        Use it for read-decide-write commands that may race; `work` must do no I/O but the
-        database, since it can run more than once."""
+        `work` must do no I/O but this database, since it can run more than once. (`attempts`
+        is ignored and kept for old callers: the budget is `TRANSACTION_RETRY_SECONDS`.)"""
 
         def attempt():
             with self.transaction() as tx:
                 return work(tx)
 
-        return retry_on_conflict(attempt, attempts)
+        return rerun_on_conflict(attempt, self._provider.retry_seconds, getattr(work, "__qualname__", None))
 
     @contextmanager
     def transaction(self):
@@ -199,6 +225,7 @@ class Mongo(DependencyProvider):
                                   serverSelectionTimeoutMS=int(config.get("MONGO_TIMEOUT_MS", 10000)))
         self.db = self.client[database_name(config, self.service_name)]
         self.relay = OutboxRelay(self.db, config["AMQP_URI"], self.service_name, config)
+        self.retry_seconds = float(config.get("TRANSACTION_RETRY_SECONDS", RETRY_SECONDS))
 
     def start(self):
         for collection, models in {**KIT_INDEXES, **self.indexes}.items():

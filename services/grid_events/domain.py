@@ -10,17 +10,10 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from shared.clock import local_date
 from shared.errors import Conflict, InvalidInput
 from shared.events.grid_events import ESCALATION_LADDER
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def local_date(moment: datetime) -> date:
-    """The community's calendar date (Asia/Shanghai) of an aware instant."""
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 def new_id(prefix: str, moment: datetime) -> str:

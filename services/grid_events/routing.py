@@ -1,37 +1,7 @@
 """What grid_events asks the registry, over RPC: which grid an address is in, who works there.
 
-The registry is asked on grid_events' own authority (no `actor` forwarded): a resident who
-reports a leaking pipe may not read staff lists, but the service routing the report may.
+The registry is asked on grid_events' own authority (shared.proxy.ServiceRpcProxy).
 """
-
-from nameko.rpc import RpcProxy, ServiceProxy
-
-from shared.context import ACTOR
-
-
-class _OwnAuthority:
-    """A worker context whose context data, as sent on, leaves out the caller's actor."""
-
-    def __init__(self, worker_ctx):
-        self._worker_ctx = worker_ctx
-
-    def __getattr__(self, name):
-        return getattr(self._worker_ctx, name)
-
-    @property
-    def context_data(self):
-        data = self._worker_ctx.context_data
-        data.pop(ACTOR, None)
-        return data
-
-
-class ServiceRpcProxy(RpcProxy):
-    """`RpcProxy` whose calls are made as the service itself (correlation id kept, actor not)."""
-
-    def get_dependency(self, worker_ctx):
-        return ServiceProxy(_OwnAuthority(worker_ctx), self.target_service, self.rpc_reply_listener,
-                            **self.options)
-
 
 def route(registry, address, grid_code, category):
     """(grid {"code","name"}, assignee staff id or None) for a report.

@@ -10,13 +10,13 @@ from nameko.timer import timer
 
 from services.grid_events import campaigns, domain, field_work, incidents, store, visits, windows
 from services.grid_events import schemas as s
-from services.grid_events.routing import ServiceRpcProxy
 from services.grid_events.schemas import out
 from shared import clock
 from shared.context import RequestContext
 from shared.handlers import event_handler
 from shared.health import HealthProbe
 from shared.mongo import Mongo
+from shared.proxy import ServiceRpcProxy
 from shared.rpc import rpc
 
 TIMER_SECONDS = 60

@@ -8,9 +8,8 @@ contact points as learned from registry events, their status, and their `prefere
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from shared.clock import LOCAL_TZ
 
 CHANNELS = ("sms", "push", "email", "in_app")
 IN_PERSON = "in_person"  # not a provider: a grid worker is asked to call (an event)

@@ -4,7 +4,6 @@ Entrypoints only; the rules are in domain.py, the use cases in notify.py.
 """
 
 from nameko.dependency_providers import Config
-from nameko.timer import Timer
 
 from services.notifications import domain, schemas, store
 from services.notifications.notify import Notifier
@@ -17,20 +16,7 @@ from shared.handlers import event_handler
 from shared.health import HealthProbe
 from shared.mongo import Mongo
 from shared.rpc import rpc
-
-
-class ConfigTimer(Timer):
-    """A timer whose interval is a config key (tests set it long and fire it by hand)."""
-
-    def __init__(self, config_key, default, **kwargs):
-        self.config_key = config_key
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.config_key, self.interval))
-
-
-timer = ConfigTimer.decorator
+from shared.timers import timer
 
 
 class NotificationsService:

@@ -11,24 +11,7 @@ conflict to a concurrent command (only the writes re-run; validation happened be
 from pymongo import UpdateOne
 
 from services.registry import domain, store
-from shared.errors import Conflict, InvalidInput, NotFound, invalid
-
-
-class BatchErrors:
-    """Collects per-item refusals; a batch of one reports plain field names."""
-
-    def __init__(self, size):
-        self.size = size
-        self.fields = {}
-
-    def add(self, index, exc):
-        prefix = "" if self.size == 1 else f"items.{index}."
-        for field, reasons in exc.fields.items():
-            self.fields.setdefault(prefix + field, []).extend(reasons)
-
-    def check(self, message):
-        if self.fields:
-            raise InvalidInput(message, self.fields)
+from shared.errors import BatchErrors, Conflict, InvalidInput, NotFound, invalid
 
 
 def resident_ids_in(collection, resident_ids):

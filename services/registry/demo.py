@@ -189,7 +189,7 @@ def _family(people, rng, key, local):
 
 def build(seed=DEFAULT_SEED, households=4000, today=None):
     """The demo community for `seed` as of `today` (community local date): same seed, same data."""
-    today = today or domain.local_today(clock.now())
+    today = today or clock.today()
     rng = random.Random(seed)
     faker = Faker("zh_CN")
     faker.seed_instance(seed)

@@ -7,15 +7,12 @@ transaction. Refusals are `shared.errors` exceptions naming the field.
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from shared.errors import Conflict, Forbidden, InvalidInput, invalid
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # community local time: dates of birth, moves, deaths
 
 ACTIVE, MOVED_OUT, DECEASED = "active", "moved_out", "deceased"
 RESIDENT_STATUSES = (ACTIVE, MOVED_OUT, DECEASED)
@@ -42,11 +39,6 @@ PARTY_MEMBER = "party_member"
 
 
 # --- time -------------------------------------------------------------------------------------
-
-def local_today(now):
-    """The community's calendar date at the aware instant `now`."""
-    return now.astimezone(LOCAL_TZ).date()
-
 
 def years_before(day, years):
     """The same calendar day `years` earlier (29 February falls back to the 28th)."""

@@ -37,7 +37,7 @@ class RegistryService:
 
     @staticmethod
     def _today():
-        return domain.local_today(clock.now())
+        return clock.today()
 
     # --- grids and staff --------------------------------------------------------------------
 

@@ -154,9 +154,3 @@ def resident_query(params, grid_code, today):
         if latest:
             query["birth_date"]["$lte"] = domain.as_datetime(latest)
     return query
-
-
-def page(cursor_factory, count, page, page_size, sort_key):
-    skip = (page - 1) * page_size
-    items = list(cursor_factory().sort(sort_key, 1).skip(skip).limit(page_size))
-    return items, count

@@ -211,10 +211,6 @@ def test_visit_due_dates_and_overdue():
         date(2026, 11, 30), s)
 
 
-def test_local_date_is_shanghai_time():
-    assert domain.local_date(datetime(2026, 12, 31, 16, 30, tzinfo=UTC)) == date(2027, 1, 1)
-
-
 def test_settings_from_config_section():
     s = Settings.from_config({"GRID_EVENTS": {"auto_close_days": "3", "nonsense": 1}})
     assert s.auto_close_days == 3 and s.escalation_step_minutes == 30

@@ -118,10 +118,6 @@ def test_turned_60_window_and_29_february():
     assert domain.years_before(date(2028, 2, 29), 61) == date(1967, 2, 28)
 
 
-def test_local_today_is_in_shanghai():
-    assert domain.local_today(datetime(2026, 11, 1, 16, 30, tzinfo=UTC)) == date(2026, 11, 2)
-
-
 # --- scoping --------------------------------------------------------------------------------
 
 RESIDENT = {"resident_id": "R-000001", "grid_code": "G3"}

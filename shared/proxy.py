@@ -1,0 +1,37 @@
+"""Calling another service over RPC on this service's own authority.
+
+    class GridEventsService:
+        registry = ServiceRpcProxy("registry")     # self.registry.get_grid("G3")
+
+The correlation id travels on (the call is part of the same request), the caller's `actor` does
+not: a resident who reports a leaking pipe may not read staff lists, but the service routing the
+report may. Use nameko's plain `RpcProxy` instead when the callee must judge the caller.
+"""
+
+from nameko.rpc import RpcProxy, ServiceProxy
+
+from shared.context import ACTOR
+
+
+class _OwnAuthority:
+    """A worker context whose context data, as sent on, leaves out the caller's actor."""
+
+    def __init__(self, worker_ctx):
+        self._worker_ctx = worker_ctx
+
+    def __getattr__(self, name):
+        return getattr(self._worker_ctx, name)
+
+    @property
+    def context_data(self):
+        data = self._worker_ctx.context_data
+        data.pop(ACTOR, None)
+        return data
+
+
+class ServiceRpcProxy(RpcProxy):
+    """`RpcProxy` whose calls are made as the service itself (correlation id kept, actor not)."""
+
+    def get_dependency(self, worker_ctx):
+        return ServiceProxy(_OwnAuthority(worker_ctx), self.target_service, self.rpc_reply_listener,
+                            **self.options)
