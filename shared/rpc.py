@@ -2,8 +2,11 @@
 
 - marshmallow's `ValidationError` becomes `InvalidInput` with its field messages;
 - a unique-index race (`DuplicateKeyError`) becomes `Conflict`;
-- `CommandRefused` subclasses travel as they are and come back as the same class.
-These are expected outcomes, logged as warnings; anything else is a bug and logged as one.
+- `CommandRefused` subclasses travel as they are and come back as the same class;
+- a call with the wrong arguments (nameko's `IncorrectSignature`) or a request body over
+  `RPC_MAX_PAYLOAD_BYTES` (default 1 MiB) is refused as `InvalidInput` before any worker runs.
+These are expected outcomes, logged in one INFO line without a trace; anything else is a bug and
+logged as one.
 
 It is also where the service's access policy (shared/access.py) is enforced: a service whose class
 has a `policy` must give every RPC a row (checked at start), and a call the row refuses is answered
@@ -14,6 +17,7 @@ import logging
 import time
 
 from marshmallow import ValidationError
+from nameko.exceptions import IncorrectSignature
 from nameko.rpc import Rpc as NamekoRpc
 from pymongo.errors import DuplicateKeyError
 
@@ -21,6 +25,21 @@ from shared.context import ACTOR, CORRELATION_ID
 from shared.errors import CommandRefused, Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+EXPECTED = (CommandRefused, ValidationError, DuplicateKeyError)
+
+
+class _ExpectedRefusalsAreNotErrors(logging.Filter):
+    """nameko logs every expected exception of a worker as a WARNING with its trace; `handle_result`
+    below already logs each refusal in one INFO line."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, EXPECTED)
+
+
+logging.getLogger("nameko.containers").addFilter(_ExpectedRefusalsAreNotErrors())
 
 
 def structured(exc):
@@ -34,8 +53,7 @@ def structured(exc):
 
 class Rpc(NamekoRpc):
     def __init__(self, expected_exceptions=(), **kwargs):
-        expected = (CommandRefused, ValidationError, DuplicateKeyError)
-        super().__init__(expected_exceptions=expected + tuple(expected_exceptions), **kwargs)
+        super().__init__(expected_exceptions=EXPECTED + tuple(expected_exceptions), **kwargs)
 
     @property
     def policy(self):
@@ -50,15 +68,28 @@ class Rpc(NamekoRpc):
 
     def handle_message(self, body, message):
         message.received_at = time.perf_counter()
-        if self.policy is not None:
-            actor = self.unpack_message_headers(message).get(ACTOR)
-            try:
-                self.policy.grant(self.method_name, actor)
-            except CommandRefused as exc:
-                log.info("rpc %s.%s %s", self.container.service_name, self.method_name, exc.code,
-                         extra={"service": self.container.service_name})
-                raise  # nameko's RPC consumer replies with it; no worker runs
+        try:
+            self._admit(body, message)
+        except CommandRefused as exc:
+            log.info("rpc %s.%s %s", self.container.service_name, self.method_name, exc.code,
+                     extra={"service": self.container.service_name})
+            raise  # nameko's RPC consumer replies with it; no worker runs
         return super().handle_message(body, message)
+
+    def _admit(self, body, message):
+        """Refuse, before any worker runs, what no worker should see."""
+        limit = self.container.config.get("RPC_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES)
+        if len(message.body or b"") > limit:
+            raise InvalidInput("request too large", {"payload": [f"at most {limit} bytes"]})
+        if self.policy is not None:
+            self.policy.grant(self.method_name, self.unpack_message_headers(message).get(ACTOR))
+        if not isinstance(body, dict):
+            return  # nameko answers MalformedRequest
+        try:
+            self.check_signature(body.get("args") or (), body.get("kwargs") or {})
+        except IncorrectSignature as exc:
+            raise InvalidInput(f"{self.method_name} takes other arguments",
+                               {"payload": [str(exc)[:200]]}) from None
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         outcome = "ok"

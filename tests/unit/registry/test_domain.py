@@ -33,11 +33,17 @@ def test_id_number_accepts_lowercase_x_and_spaces():
     (with_wrong_check_digit(id_number()), "wrong check digit"),
     (id_number("20261103"), "birth date in the future"),
     (id_number()[:17], "must be 18 characters"),
-    ("11010219800115A23X", "the first 17 characters must be digits"),
+    (id_number() + "1", "must be 18 characters"),
+    ("11010219800115A23X", "17 digits then a digit or X"),
+    ("11010219800115123Y", "17 digits then a digit or X"),
+    ("X10102198001151234", "17 digits then a digit or X"),
     ("110102" + "19800231" + "1234", "impossible birth date"),
-    (id_number(region="999999"), "unknown region code"),
-    (id_number(region="110001"), "unknown region code"),  # stdnum raises a bare KeyError for these
+    ("110102" + "19801301" + "1234", "impossible birth date"),
+    (id_number(region="999999"), "unknown area code"),
+    (id_number(region="110001"), "unknown area code"),  # stdnum raises a bare KeyError for these
+    (id_number(region="350599"), "unknown area code"),  # the province is known, the county not
     ("", "must be 18 characters"),
+    ({"$ne": None}, "must be 18 characters"),
 ])
 def test_bad_id_numbers_are_refused_on_the_field(number, text):
     if text == "impossible birth date":
@@ -46,6 +52,24 @@ def test_bad_id_numbers_are_refused_on_the_field(number, text):
     with pytest.raises(InvalidInput) as refused:
         domain.parse_id_number(number, TODAY)
     assert reason(refused) == ("id_number", text)
+
+
+@pytest.mark.parametrize("region, birth", [
+    ("350582", "19550304"),   # Jinjiang, created 1992, on the IDs of people born in the 1950s
+    ("350581", "19480101"),   # Shishi, created 1989
+    ("350500", "19300101"),   # Quanzhou city-level code, created 1985
+    ("110101", "19800115"),   # a code that never changed
+])
+def test_area_codes_created_after_the_birth_year_pass(region, birth):
+    number = id_number(birth, 131, region)
+    assert domain.parse_id_number(number, TODAY)[0] == number
+
+
+def test_the_birth_year_never_decides_the_area_code():
+    from stdnum.cn import ric
+    jinjiang_1955 = id_number("19550304", 131, "350582")
+    assert not ric.is_valid(jinjiang_1955)  # stdnum alone refuses it: that is what we work around
+    assert domain.parse_id_number(jinjiang_1955, TODAY)[1] == date(1955, 3, 4)
 
 
 def test_born_today_is_fine():
