@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 
 from shared.clock import local_date
 from shared.errors import Conflict, InvalidInput
-from shared.events.grid_events import ESCALATION_LADDER
+from shared.events import grid_events as catalogue
+from shared.events.grid_events import ESCALATION_LADDER, HIGH, LOW, NORMAL, PRIORITIES, SOURCES, URGENT  # noqa: F401
 
 
 def new_id(prefix: str, moment: datetime) -> str:
@@ -61,24 +62,27 @@ class Category:
     police: bool = False
 
 
-PRIORITIES = ("low", "normal", "high", "urgent")
 DISPATCH_MINUTES = 30  # state clock of an incident no grid worker could be found for
 
-CATEGORIES = {c.code: c for c in (
-    Category("dispute", "矛盾纠纷", "normal", 30, 240, 72),
-    Category("public_order", "治安", "urgent", 15, 30, 24, police=True),
-    Category("sanitation", "环境卫生", "normal", 30, 240, 48),
-    Category("facilities", "设施/道路/排水", "normal", 30, 480, 120),
-    Category("fire_safety", "消防安全", "urgent", 10, 30, 24),
-    Category("fraud_prevention", "反诈", "high", 15, 60, 48, police=True),
-    Category("epidemic_prevention", "防疫", "high", 15, 60, 24),
-    Category("illegal_parking", "违章停车", "normal", 30, 60, 24),
-    Category("noise", "噪音扰民", "normal", 30, 60, 24),
-    Category("market_disorder", "市场秩序", "normal", 30, 60, 48),
-    Category("other", "其他", "low", 60, 480, 168),
-)}
+def _category(code, priority, accept_minutes, start_minutes, overall_hours, **rest):
+    return Category(code, catalogue.CATEGORIES[code], priority, accept_minutes, start_minutes,
+                    overall_hours, **rest)
 
-SOURCES = ("resident", "patrol", "cctv", "market", "hotline", "service_window")
+
+# The codes, labels and priorities are the catalogue's (consumers read them); the SLAs are ours.
+CATEGORIES = {c.code: c for c in (
+    _category("dispute", NORMAL, 30, 240, 72),
+    _category("public_order", URGENT, 15, 30, 24, police=True),
+    _category("sanitation", NORMAL, 30, 240, 48),
+    _category("facilities", NORMAL, 30, 480, 120),
+    _category("fire_safety", URGENT, 10, 30, 24),
+    _category("fraud_prevention", HIGH, 15, 60, 48, police=True),
+    _category("epidemic_prevention", HIGH, 15, 60, 24),
+    _category("illegal_parking", NORMAL, 30, 60, 24),
+    _category("noise", NORMAL, 30, 60, 24),
+    _category("market_disorder", NORMAL, 30, 60, 48),
+    _category("other", LOW, 60, 480, 168),
+)}
 
 
 def category(code: str) -> Category:

@@ -129,7 +129,8 @@ def store(tx, incident):
     tx.emit("grid_events.incident_reported", {
         **fact, "priority": incident["priority"], "source": incident["source"],
         "reporter_resident_id": incident["reporter_resident_id"],
-        "possible_duplicate_of": incident["possible_duplicate_of"]})
+        "possible_duplicate_of": incident["possible_duplicate_of"],
+        "unassigned": incident["assignee_staff_id"] is None, "summary": incident["description"][:140]})
     if incident["status"] == domain.DISPATCHED:
         _emit_dispatched(tx, incident)
 

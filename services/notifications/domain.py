@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from shared.clock import LOCAL_TZ
+from shared.events.grid_events import HIGH, URGENT
 
 CHANNELS = ("sms", "push", "email", "in_app")
 IN_PERSON = "in_person"  # not a provider: a grid worker is asked to call (an event)
@@ -74,7 +75,7 @@ class Audience:
     critical: bool = False
 
 
-CRITICAL_PRIORITIES = ("urgent", "critical", "emergency", "high")
+CRITICAL_PRIORITIES = (HIGH, URGENT)  # grid_events' own vocabulary, from the catalogue
 COMMUNITY_WIDE_ROLES = ("community_office", "street_office", "police_desk")
 
 
@@ -96,7 +97,13 @@ def audience(event_type, payload):
         if payload.get("also_police"):
             selectors.append(Post("police_desk", None))
         return Audience(tuple(selectors), "incident",
-                        critical=payload["priority"].lower() in CRITICAL_PRIORITIES)
+                        critical=payload["priority"] in CRITICAL_PRIORITIES)
+    if event_type == "grid_events.incident_reported":
+        # a grid with no one to handle it: the community office dispatches by hand
+        if not payload.get("unassigned"):
+            return None
+        return Audience((Post("community_office", None),), "incident",
+                        critical=payload["priority"] in CRITICAL_PRIORITIES)
     if event_type == "grid_events.incident_escalated":
         # grid_events names who stands on the rung when it knows; else the post decides
         rung = payload["rung"]

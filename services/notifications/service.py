@@ -72,6 +72,10 @@ class NotificationsService:
         work_id, work = event.payload["incident_id"], domain.incident_work(event.payload, event.occurred_at)
         self.notifier.on_event(event, apply=lambda tx: store.open_work(tx, work_id, work))
 
+    @event_handler("grid_events", "incident_reported")
+    def on_incident_reported(self, event):
+        self.notifier.on_event(event)
+
     @event_handler("grid_events", "incident_escalated")
     def on_incident_escalated(self, event):
         p = event.payload

@@ -23,6 +23,13 @@ TEMPLATES = {
                "Grid {grid_code}: a {category} incident ({priority}) is yours: {summary}. "
                "Please accept it by {accept_by}."),
     },
+    "grid_events.incident_reported": {
+        "zh-CN": ("事件无人接手：{incident_id}",
+                  "网格{grid_code}报告了一件{category}事件（{priority}），该网格目前无人负责，请派单：{summary}"),
+        "en": ("Incident with no one to handle it: {incident_id}",
+               "Grid {grid_code}: a {category} incident ({priority}) was reported and the grid has "
+               "no one to handle it now. Please dispatch it: {summary}"),
+    },
     "grid_events.incident_escalated": {
         "zh-CN": ("事件已升级：{incident_id}",
                   "网格{grid_code}的{category}事件已超时（{overdue}），升级至第{level}级：{summary}"),

@@ -4,30 +4,43 @@ from marshmallow import Schema, fields, validate
 
 from shared.events.catalogue import event
 
+# Vocabularies that cross the service boundary: consumers import them, never guess them.
 ESCALATION_LADDER = ("grid_worker", "branch_secretary", "community_office", "street_office")
+LOW, NORMAL, HIGH, URGENT = "low", "normal", "high", "urgent"
+PRIORITIES = (LOW, NORMAL, HIGH, URGENT)
+CATEGORIES = {  # code -> label shown to people
+    "dispute": "矛盾纠纷", "public_order": "治安", "sanitation": "环境卫生",
+    "facilities": "设施/道路/排水", "fire_safety": "消防安全", "fraud_prevention": "反诈",
+    "epidemic_prevention": "防疫", "illegal_parking": "违章停车", "noise": "噪音扰民",
+    "market_disorder": "市场秩序", "other": "其他",
+}
+SOURCES = ("resident", "patrol", "cctv", "market", "hotline", "service_window")
 
 
 class IncidentFact(Schema):
     incident_id = fields.Str(required=True)
     grid_code = fields.Str(required=True)
-    category = fields.Str(required=True)
+    category = fields.Str(required=True, validate=validate.OneOf(CATEGORIES))
 
 
 @event("grid_events.incident_reported", 1)
 class IncidentReported(IncidentFact):
-    """A problem was reported in a grid."""
+    """A problem was reported in a grid. `unassigned`: the grid has no one to handle it now (no
+    current grid worker, or no holder of the handling post), so the community office must dispatch."""
 
-    priority = fields.Str(required=True)
-    source = fields.Str(required=True)
+    priority = fields.Str(required=True, validate=validate.OneOf(PRIORITIES))
+    source = fields.Str(required=True, validate=validate.OneOf(SOURCES))
     reporter_resident_id = fields.Str(allow_none=True, load_default=None)
     possible_duplicate_of = fields.Str(allow_none=True, load_default=None)
+    unassigned = fields.Bool(load_default=False)
+    summary = fields.Str(load_default="")
 
 
 @event("grid_events.incident_dispatched", 1)
 class IncidentDispatched(IncidentFact):
     """An incident was sent to the staff member who must handle it."""
 
-    priority = fields.Str(required=True)
+    priority = fields.Str(required=True, validate=validate.OneOf(PRIORITIES))
     assignee_staff_id = fields.Str(required=True)
     also_police = fields.Bool(load_default=False)
     accept_by = fields.AwareDateTime(required=True)

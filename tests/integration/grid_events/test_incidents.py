@@ -47,7 +47,8 @@ def test_report_is_routed_to_the_grid_worker_and_walks_the_whole_lifecycle(commu
 
     [reported] = emitted("grid_events.incident_reported")
     assert reported == {"incident_id": iid, "grid_code": "G1", "category": "noise", "priority": "normal",
-                        "source": "resident", "reporter_resident_id": "R-1", "possible_duplicate_of": None}
+                        "source": "resident", "reporter_resident_id": "R-1", "possible_duplicate_of": None,
+                        "unassigned": False, "summary": "KTV 凌晨还在唱"}
     [dispatched] = emitted("grid_events.incident_dispatched")
     assert dispatched["assignee_staff_id"] == community.worker1
     assert dispatched["accept_by"] == "2026-11-02T09:30:00+00:00"
@@ -78,11 +79,13 @@ def test_an_address_outside_every_grid_is_refused_and_nothing_written(community,
     assert emitted("grid_events.incident_reported", 0) == []
 
 
-def test_without_a_grid_worker_the_incident_waits_to_be_dispatched(community, rpc):
+def test_without_a_grid_worker_the_incident_waits_to_be_dispatched(community, rpc, emitted):
     ge = rpc("grid_events")
     incident = ge.report_incident(
         {"category": "market_disorder", "description": "占道经营", "grid_code": "G3"})
     assert incident["status"] == "reported" and incident["assignee_staff_id"] is None
+    [reported] = emitted("grid_events.incident_reported")
+    assert reported["unassigned"] is True  # the community office hears of it (notifications)
     staff = community.staff("G3", "grid_worker", "赵网格")
     dispatched = ge.dispatch({"incident_id": incident["incident_id"], "assignee_staff_id": staff})
     assert dispatched["status"] == "dispatched" and dispatched["assignee_staff_id"] == staff

@@ -43,6 +43,22 @@ def test_an_incident_dispatched_in_grid_3_reaches_grid_3s_worker_and_no_one_else
     assert ndb.sms_sent.count_documents({}) == 0
 
 
+def test_an_incident_no_one_in_its_grid_can_handle_reaches_the_community_office(service, events, ndb):
+    _staff_of_three_grids(events, ndb)
+    reported = {"grid_code": "3", "category": "noise", "priority": "normal", "source": "resident",
+                "summary": "drums at midnight"}
+
+    unassigned = events.emit("grid_events.incident_reported",
+                             {**reported, "incident_id": "INC-8", "unassigned": True})
+    routed = events.emit("grid_events.incident_reported", {**reported, "incident_id": "INC-9"})
+
+    [note] = _notes(ndb, unassigned["event_id"], 1)
+    assert note["recipient"] == "CO1" and "INC-8" in note["title"]
+    marker = events.dispatched("INC-10", "W1", "1")  # once a later event is done, INC-9 is too
+    _notes(ndb, marker["event_id"], 1)
+    assert ndb.notifications.count_documents({"event_id": routed["event_id"]}) == 0
+
+
 def test_also_police_adds_the_police_desk_and_escalation_reaches_the_next_rung_of_that_grid(
         service, events, ndb):
     _staff_of_three_grids(events, ndb)

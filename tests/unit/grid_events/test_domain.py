@@ -8,6 +8,7 @@ import pytest
 from services.grid_events import domain
 from services.grid_events.domain import Settings
 from shared.errors import Conflict, InvalidInput
+from shared.events import grid_events as catalogue
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ACTIONS = sorted(domain.TRANSITIONS)
@@ -26,6 +27,12 @@ def incident(**overrides):
 
 
 # ---------------------------------------------------------------- lifecycle
+
+
+def test_categories_and_priorities_are_the_catalogues():
+    assert set(domain.CATEGORIES) == set(catalogue.CATEGORIES)
+    assert {c.priority for c in domain.CATEGORIES.values()} <= set(catalogue.PRIORITIES)
+    assert all(c.label == catalogue.CATEGORIES[c.code] for c in domain.CATEGORIES.values())
 
 
 def test_the_happy_path_through_the_lifecycle():

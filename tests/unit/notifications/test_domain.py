@@ -6,6 +6,7 @@ import pytest
 
 from services.notifications import domain
 from services.notifications.domain import Message, Person, Post
+from shared.events import grid_events as grid_catalogue
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 17:00 in the community
 
@@ -172,8 +173,20 @@ def dispatched(**kw):
 def test_a_dispatched_incident_goes_to_its_assignee_and_the_police_desk_if_asked():
     who = domain.audience("grid_events.incident_dispatched", dispatched())
     assert (who.selectors, who.topic, who.critical) == ((Person("W3"),), "incident", False)
-    who = domain.audience("grid_events.incident_dispatched", dispatched(also_police=True, priority="Urgent"))
+    who = domain.audience("grid_events.incident_dispatched", dispatched(also_police=True, priority="urgent"))
     assert who.selectors == (Person("W3"), Post("police_desk", None)) and who.critical
+
+
+def test_only_priorities_grid_events_sends_count_as_critical():
+    assert set(domain.CRITICAL_PRIORITIES) <= set(grid_catalogue.PRIORITIES)
+    assert [p for p in grid_catalogue.PRIORITIES if p in domain.CRITICAL_PRIORITIES] == ["high", "urgent"]
+
+
+def test_an_incident_no_one_can_handle_goes_to_the_community_office():
+    reported = {"incident_id": "I1", "grid_code": "3", "category": "noise", "priority": "high"}
+    assert domain.audience("grid_events.incident_reported", reported) is None
+    who = domain.audience("grid_events.incident_reported", {**reported, "unassigned": True})
+    assert (who.selectors, who.topic, who.critical) == ((Post("community_office", None),), "incident", True)
 
 
 @pytest.mark.parametrize("rung, grid", [("grid_worker", "3"), ("branch_secretary", "3"),
