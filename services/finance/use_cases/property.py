@@ -1,0 +1,376 @@
+"""Collectively owned property: units, leases, monthly invoices, payments and arrears."""
+
+from services.finance import domain, store
+from services.finance.domain import account
+from shared.errors import Conflict, NotFound
+
+OPEN, PAID = "open", "paid"
+
+
+def _create_once(db, collection, doc, what, field):
+    """Insert `doc`; the same document again returns it (a retried command), another body is refused."""
+
+    def write(tx):
+        existing = getattr(tx, collection).find_one({"_id": doc["_id"]})
+        if existing is None:
+            getattr(tx, collection).insert_one(doc)
+            return doc, True
+        if {k: existing.get(k) for k in doc} != doc:
+            raise Conflict(f"{what} {doc['_id']} exists with other details", {field: ["already exists"]})
+        return existing, False
+
+    return db.run_transaction(write)
+
+
+def register_unit(db, request):
+    doc = {
+        "_id": request["unit_id"],
+        "kind": request["kind"],
+        "name": request["name"],
+        "area_m2": request["area_m2"],
+    }
+    return _create_once(db, "units", doc, "unit", "unit_id")[0]
+
+
+def sign_lease(db, request, now):
+    unit = store.load(db, "units", request["unit_id"], "unit", "unit_id")
+    lease = {
+        "_id": request["lease_id"],
+        **{
+            k: request[k]
+            for k in (
+                "unit_id",
+                "tenant_id",
+                "tenant_name",
+                "monthly_rent_fen",
+                "start_month",
+                "months",
+                "deposit_fen",
+                "escalation_bp",
+            )
+        },
+        "area_m2": unit["area_m2"],
+    }
+    start = domain.month_start(lease["start_month"])
+    end = domain.add_months(start, lease["months"])
+
+    def write(tx):
+        existing = tx.leases.find_one({"_id": lease["_id"]})
+        if existing is not None:
+            if {k: existing.get(k) for k in lease} != lease:
+                raise Conflict(
+                    f"lease {lease['_id']} exists with other terms", {"lease_id": ["already exists"]}
+                )
+            return existing
+        for other in tx.leases.find({"unit_id": lease["unit_id"]}):
+            if _overlaps(other, start, end):
+                raise Conflict(
+                    "the unit is let for part of that term", {"unit_id": [f"let under {other['_id']}"]}
+                )
+        tx.leases.insert_one(lease)
+        if lease["deposit_fen"]:
+            _invoice(
+                tx,
+                lease,
+                f"DEP-{lease['_id']}",
+                "deposit",
+                None,
+                lease["deposit_fen"],
+                start,
+                account("deposits_held"),
+                now,
+            )
+        return lease
+
+    return db.run_transaction(write)
+
+
+def _overlaps(other, start, end):
+    other_start = domain.month_start(other["start_month"])
+    other_end = domain.add_months(other_start, other["months"])
+    return other_start < end and start < other_end
+
+
+def _invoice(tx, lease, invoice_id, kind, period, amount_fen, due, credit, now):
+    doc = domain.entry(
+        invoice_id,
+        f"invoice_{kind}",
+        domain.transfer_lines(account("rent_receivable"), credit, amount_fen),
+        due,
+        reference=lease["_id"],
+        fact={"id": invoice_id, "kind": "invoice_issued"},
+    )
+    if not store.post(tx, [doc], now):
+        return None
+    invoice = {
+        "_id": invoice_id,
+        "lease_id": lease["_id"],
+        "unit_id": lease["unit_id"],
+        "tenant_id": lease["tenant_id"],
+        "kind": kind,
+        "period": period,
+        "amount_fen": amount_fen,
+        "open_fen": amount_fen,
+        "due_on": due.isoformat(),
+        "status": OPEN,
+    }
+    tx.invoices.insert_one(invoice)
+    tx.emit(
+        "finance.invoice_issued",
+        {
+            **{
+                k: invoice[k]
+                for k in ("lease_id", "unit_id", "tenant_id", "kind", "period", "amount_fen", "due_on")
+            },
+            "due_on": due,
+            "invoice_id": invoice_id,
+            "entry_id": invoice_id,
+        },
+    )
+    return invoice
+
+
+def raise_invoices(db, month, now, due_days=10):
+    """Invoice every lease running in `month` for that month's rent (once per lease and month)."""
+    first = domain.month_start(month)
+    leases = [lease for lease in db.leases.find({}) if domain.lease_covers(lease, first)]
+
+    def write(tx, chunk):
+        issued = 0
+        for lease in chunk:
+            invoice_id = f"INV-{lease['_id']}-{month}"
+            if _invoice(
+                tx,
+                lease,
+                invoice_id,
+                "rent",
+                month,
+                domain.rent_for(lease, first),
+                domain.due_on(first, due_days),
+                account("income_rent"),
+                now,
+            ):
+                issued += 1
+        return issued
+
+    issued = sum(
+        db.run_transaction(lambda tx, chunk=chunk: write(tx, chunk)) for chunk in _chunks(leases, 200)
+    )
+    return {"month": month, "leases": len(leases), "issued": issued}
+
+
+def _chunks(items, size):
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def record_payment(db, request, now):
+    """Book money received and match it: the named reference first, then the payer's oldest open
+    items (rent and deposit invoices for tenants; fees and fines for market vendors). What is left
+    (an over- or unmatched payment) is held as the payer's credit in `unapplied_payments`."""
+    received_at = request["received_at"] or now
+    payment = {
+        "_id": request["payment_id"],
+        "source": request["source"],
+        "payer": request["payer"],
+        "amount_fen": request["amount_fen"],
+        "reference": request["reference"],
+        "method": request["method"],
+    }
+
+    def write(tx):
+        existing = tx.payments.find_one({"_id": payment["_id"]})
+        if existing is not None:
+            if {k: existing.get(k) for k in payment} != payment:
+                raise Conflict(
+                    f"payment {payment['_id']} was recorded with other details",
+                    {"payment_id": ["already used for another payment"]},
+                )
+            return existing
+        collection, receivable = _receivables(payment["source"])
+        items = _open_items(tx, collection, payment)
+        applied, left = domain.match_payment(payment["amount_fen"], items)
+        by_account = {}
+        for item_id, part in applied:
+            item = next(i for i in items if i["_id"] == item_id)
+            debit = receivable(item)
+            by_account[debit] = by_account.get(debit, 0) + part
+            open_fen = item["open_fen"] - part
+            getattr(tx, collection).update_one(
+                {"_id": item_id}, {"$set": {"open_fen": open_fen, "status": PAID if open_fen == 0 else OPEN}}
+            )
+        lines = [{"account": account("bank"), "amount_fen": payment["amount_fen"]}]
+        lines += [{"account": code, "amount_fen": -fen} for code, fen in sorted(by_account.items())]
+        if left:
+            lines.append({"account": account("unapplied_payments"), "amount_fen": -left})
+        doc = domain.entry(
+            payment["_id"],
+            "payment",
+            lines,
+            domain.local_today(received_at),
+            reference=payment["reference"],
+            fact={"id": payment["_id"], "kind": "payment_received"},
+        )
+        store.post(tx, [doc], now)
+        settled = bool(payment["reference"]) and any(
+            i["_id"] == payment["reference"] and i["open_fen"] == dict(applied).get(i["_id"]) for i in items
+        )
+        stored = {
+            **payment,
+            "received_at": received_at,
+            "applied": [{"reference": r, "amount_fen": f} for r, f in applied],
+            "applied_fen": payment["amount_fen"] - left,
+            "unapplied_fen": left,
+            "settled": settled,
+        }
+        tx.payments.insert_one(stored)
+        tx.emit(
+            "finance.payment_received",
+            {
+                "payment_id": payment["_id"],
+                "source": payment["source"],
+                "reference": payment["reference"],
+                "payer": payment["payer"],
+                "amount_fen": payment["amount_fen"],
+                "received_at": received_at,
+                "applied_fen": stored["applied_fen"],
+                "unapplied_fen": left,
+                "settled": settled,
+                "entry_id": doc["_id"],
+            },
+        )
+        return stored
+
+    return db.run_transaction(write)
+
+
+def _receivables(source):
+    if source == "market":
+        return "receivables", lambda item: account(item["account"])
+    return "invoices", lambda item: account("rent_receivable")
+
+
+def _open_items(tx, collection, payment):
+    query = {"status": OPEN, "payer" if collection == "receivables" else "tenant_id": payment["payer"]}
+    items = list(getattr(tx, collection).find(query).sort([("due_on", 1), ("_id", 1)]))
+    if payment["reference"]:
+        named = [i for i in items if i["_id"] == payment["reference"]]
+        if payment["source"] == "market":
+            return named  # a market payment clears the fee or fine it names, nothing else
+        items = named + [i for i in items if i["_id"] != payment["reference"]]
+    return items
+
+
+def arrears_report(db, as_of):
+    """Open invoices past their due date, in 1–30 / 31–60 / 61–90 / 90+ day buckets."""
+    buckets = dict.fromkeys(("1-30", "31-60", "61-90", "90+"), 0)
+    tenants, items = {}, []
+    for invoice in db.invoices.find({"status": OPEN, "due_on": {"$lt": as_of.isoformat()}}).sort("due_on", 1):
+        days = (as_of - domain.date.fromisoformat(invoice["due_on"])).days
+        bucket = domain.aging_bucket(days)
+        buckets[bucket] += invoice["open_fen"]
+        tenant = tenants.setdefault(invoice["tenant_id"], {"tenant_id": invoice["tenant_id"], "open_fen": 0})
+        tenant["open_fen"] += invoice["open_fen"]
+        items.append(
+            {
+                "invoice_id": invoice["_id"],
+                "kind": invoice["kind"],
+                "tenant_id": invoice["tenant_id"],
+                "open_fen": invoice["open_fen"],
+                "due_on": invoice["due_on"],
+                "days_overdue": days,
+                "bucket": bucket,
+            }
+        )
+    return {
+        "as_of": as_of.isoformat(),
+        "buckets_fen": buckets,
+        "total_fen": sum(buckets.values()),
+        "tenants": sorted(tenants.values(), key=lambda t: -t["open_fen"]),
+        "invoices": items,
+    }
+
+
+def notify_overdue(db, as_of):
+    """Emit `finance.rent_overdue` once per open invoice and bucket it has reached."""
+    report = arrears_report(db, as_of)
+    fresh = [i for i in report["invoices"] if i["kind"] == "rent"]
+
+    def write(tx):
+        known = {
+            d["_id"]
+            for d in tx.overdue_notices.find(
+                {"_id": {"$in": [f"{i['invoice_id']}:{i['bucket']}" for i in fresh]}}
+            )
+        }
+        new = [i for i in fresh if f"{i['invoice_id']}:{i['bucket']}" not in known]
+        if not new:
+            return 0
+        invoices = {d["_id"]: d for d in tx.invoices.find({"_id": {"$in": [i["invoice_id"] for i in new]}})}
+        tx.overdue_notices.insert_many(
+            [{"_id": f"{i['invoice_id']}:{i['bucket']}", "at": as_of.isoformat()} for i in new]
+        )
+        tx.emit_many(
+            "finance.rent_overdue",
+            [
+                {
+                    "invoice_id": i["invoice_id"],
+                    "lease_id": invoices[i["invoice_id"]]["lease_id"],
+                    "unit_id": invoices[i["invoice_id"]]["unit_id"],
+                    "tenant_id": i["tenant_id"],
+                    "open_fen": i["open_fen"],
+                    "due_on": domain.date.fromisoformat(i["due_on"]),
+                    "days_overdue": i["days_overdue"],
+                    "bucket": i["bucket"],
+                }
+                for i in new
+            ],
+        )
+        return len(new)
+
+    return {"as_of": as_of.isoformat(), "notified": db.run_transaction(write)}
+
+
+def payer_statement(db, payer):
+    invoices = list(db.invoices.find({"tenant_id": payer}).sort("due_on", 1))
+    receivables = list(db.receivables.find({"payer": payer}).sort("due_on", 1))
+    payments = list(db.payments.find({"payer": payer}).sort("received_at", 1))
+    if not (invoices or receivables or payments or db.leases.find_one({"tenant_id": payer}, {"_id": 1})):
+        raise NotFound(f"no payer {payer}", {"payer": ["unknown payer"]})
+    return {
+        "payer": payer,
+        "invoices": [
+            {
+                "invoice_id": i["_id"],
+                "period": i["period"],
+                "kind": i["kind"],
+                "amount_fen": i["amount_fen"],
+                "open_fen": i["open_fen"],
+                "due_on": i["due_on"],
+                "status": i["status"],
+            }
+            for i in invoices
+        ],
+        "receivables": [
+            {
+                "reference": r["_id"],
+                "kind": r["kind"],
+                "amount_fen": r["amount_fen"],
+                "open_fen": r["open_fen"],
+                "status": r["status"],
+            }
+            for r in receivables
+        ],
+        "payments": [
+            {
+                "payment_id": p["_id"],
+                "source": p["source"],
+                "amount_fen": p["amount_fen"],
+                "applied_fen": p["applied_fen"],
+                "unapplied_fen": p["unapplied_fen"],
+                "received_at": p["received_at"].isoformat(),
+            }
+            for p in payments
+        ],
+        "open_fen": sum(i["open_fen"] for i in invoices) + sum(r["open_fen"] for r in receivables),
+        "credit_fen": sum(p["unapplied_fen"] for p in payments),
+    }
