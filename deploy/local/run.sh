@@ -39,12 +39,16 @@ start() {
     echo "[run] loading the demo community through the registry"
     $PY -m services.registry.demo --load
   fi
+  if [ -f services/gateway/demo.py ]; then
+    $PY -m services.gateway.demo --load
+  fi
   cat <<INFO
 
 Sunshine Cloud is running.
   services       $(services | tr '\n' ' ')
   logs (JSON)    make logs            (.run/logs/<service>.log)
   queues         make queues          dead letters: make dlq   replay: SERVICE=<name> make replay
+  HTTP API       http://${GATEWAY_ADDRESS:-127.0.0.1:8000}   (docs: /docs, OpenAPI: /openapi.json, metrics: /metrics)
   RabbitMQ UI    http://127.0.0.1:15672  (guest/guest)
   stop           make stop
 INFO

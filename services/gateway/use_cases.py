@@ -1,0 +1,232 @@
+"""The gateway's use cases: accounts, login, the token behind every request, logout.
+
+Passwords are hashed with argon2id (argon2-cffi); tokens are HS256 JWTs (PyJWT) whose expiry is
+checked against the platform clock (so tests move time instead of sleeping) and whose id can be
+revoked. An unknown username costs a hash verification like a known one, so timing does not
+tell which usernames exist.
+"""
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.gateway import domain, metrics, store
+from shared.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+TOKEN_ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("sub", "role", "jti", "iat", "exp")
+
+
+class Passwords:
+    def __init__(self, time_cost=3, memory_kib=65536):
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        self._dummy = self.hasher.hash(secrets.token_hex(16))
+
+    @classmethod
+    def from_config(cls, config):
+        section = (config or {}).get("GATEWAY_ARGON2") or {}
+        return cls(int(section.get("time_cost", 3)), int(section.get("memory_kib", 65536)))
+
+    def hash(self, password):
+        return self.hasher.hash(password)
+
+    def verify(self, password_hash, password):
+        try:
+            return self.hasher.verify(password_hash or self._dummy, password) and bool(password_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class Tokens:
+    def __init__(self, secret, ttl_seconds=3600):
+        if len(secret or "") < 32:
+            raise ValueError("GATEWAY_SECRET must be at least 32 characters")
+        self.secret = secret
+        self.ttl = timedelta(seconds=ttl_seconds)
+
+    @classmethod
+    def from_config(cls, config):
+        secret = config.get("GATEWAY_SECRET")
+        if not secret:
+            log.warning("GATEWAY_SECRET is not set: tokens are signed with a random key and end "
+                        "with this process")
+            secret = secrets.token_urlsafe(48)
+        return cls(secret, int(config.get("GATEWAY_TOKEN_TTL_SECONDS", 3600)))
+
+    def issue(self, account, now):
+        expires = now + self.ttl
+        claims = {"sub": account["_id"], "role": account["role"], "grid": account.get("grid"),
+                  "jti": secrets.token_hex(16), "iat": now.timestamp(), "exp": int(expires.timestamp())}
+        for key in ("person_id", "resident_id", "vendor_id", "staff_id"):
+            if account.get(key):
+                claims[key] = account[key]
+        return jwt.encode(claims, self.secret, algorithm=TOKEN_ALGORITHM), claims, expires
+
+    def verify(self, token, now):
+        """The claims of a genuine, unexpired token, else Unauthenticated."""
+        try:
+            # Expiry is checked below against the platform clock, not the wall clock.
+            claims = jwt.decode(token, self.secret, algorithms=[TOKEN_ALGORITHM],
+                                options={"verify_exp": False, "require": list(REQUIRED_CLAIMS)})
+        except jwt.PyJWTError:
+            raise domain.Unauthenticated("invalid token", {"authorization": ["invalid token"]}) from None
+        if claims["exp"] <= now.timestamp():
+            raise domain.Unauthenticated("token expired", {"authorization": ["expired"]})
+        if claims["role"] not in domain.ROLES:
+            raise domain.Unauthenticated("invalid token", {"authorization": ["unknown role"]})
+        return claims
+
+
+def bearer(header):
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise domain.Unauthenticated("log in first: Authorization: Bearer <token>",
+                                     {"authorization": ["missing bearer token"]})
+    return token.strip()
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def create_account(db, passwords, data, now):
+    domain.check_account(data["username"], data["password"], data["role"], data.get("grid"),
+                         data.get("resident_id"), data.get("vendor_id"))
+    doc = {"_id": data["username"], "password_hash": passwords.hash(data["password"]),
+           "role": data["role"], "grid": data.get("grid"), "name": data.get("name"),
+           "resident_id": data.get("resident_id"), "vendor_id": data.get("vendor_id"),
+           "staff_id": data.get("staff_id"),
+           "person_id": data.get("resident_id") or data.get("staff_id") or data.get("vendor_id"),
+           "active": True, "failures": 0, "created_at": now}
+    store.insert_account(db, doc)
+    return store.account_view(doc)
+
+
+ACCOUNT_ADMINS = (domain.COMMUNITY_ADMIN, domain.OPERATOR)
+
+
+def check_account_admin(role):
+    if role not in ACCOUNT_ADMINS:
+        raise domain.Forbidden("only a community admin or an operator manages accounts",
+                               {"role": [f"{role} may not"]})
+
+
+def login(db, passwords, tokens, lockout, username, password, now):
+    account = store.find_account(db, username) if isinstance(username, str) else None
+    if account is not None:
+        lockout.check(account.get("failures", 0), account.get("last_failure"), now)
+    ok = passwords.verify(account and account.get("password_hash"), password)
+    if not ok or not account.get("active", True):
+        if account is not None and not ok:
+            store.record_failure(db, username, now)
+        raise domain.Unauthenticated("wrong username or password",
+                                     {"username": ["wrong username or password"]})
+    store.record_success(db, username, now)
+    token, claims, expires = tokens.issue(account, now)
+    return {"token": token, "token_type": "Bearer", "expires_at": expires.isoformat(),
+            "account": store.account_view(account)}
+
+
+def authenticate(db, tokens, authorization, now):
+    """The verified claims behind an `Authorization: Bearer` header, else Unauthenticated."""
+    claims = tokens.verify(bearer(authorization), now)
+    if store.is_revoked(db, claims["jti"], claims["sub"], claims["iat"]):
+        raise domain.Unauthenticated("token revoked", {"authorization": ["revoked"]})
+    return claims
+
+
+def logout(db, claims, now):
+    store.revoke(db, claims["jti"], claims["sub"], datetime.fromtimestamp(claims["exp"], UTC), now)
+    return {"revoked": True}
+
+
+def deactivate(db, tokens, username, now):
+    if not store.set_active(db, username, False):
+        raise NotFound("no such account", {"username": ["unknown account"]})
+    store.revoke_all(db, username, now + tokens.ttl, now)
+    return store.account_view(store.find_account(db, username))
+
+
+def change_password(db, passwords, tokens, username, new_password, now):
+    domain.check_account(username, new_password, domain.OPERATOR, None)
+    if not store.set_password(db, username, passwords.hash(new_password)):
+        raise NotFound("no such account", {"username": ["unknown account"]})
+    store.revoke_all(db, username, now + tokens.ttl, now)
+    return {"changed": True}
+
+
+# ---------------------------------------------------------------- forwarding a route
+
+
+CSV_MAX_ROWS = 20_000  # an export larger than this is cut (and says so in a header)
+
+
+def forward(services, route, role, actor, params):
+    """Check the edge policy of `route` for the caller, call its RPC, return the answer.
+
+    `role` is the account's own role (the edge policy speaks the gateway's vocabulary); `actor`
+    is what the services are told."""
+    rule = route.roles.get(role)
+    for name, source in route.from_actor.items():  # identity fields come from the token only
+        params.pop(name, None)
+        if actor.get(source):
+            params[name] = actor[source]
+    grid = params.get(route.grid_param) if route.grid_param else None
+    owner = params.get(route.owner_param) if route.owner_param else None
+    domain.edge_check(rule, actor, grid, owner)
+    if rule == domain.OWN_GRID and route.grid_param and grid is None and route.method == "GET":
+        params[route.grid_param] = actor.get("grid")  # a grid-scoped caller's list is its grid's
+    if rule == domain.OWN_GRID and route.guard:
+        record = services.call(route.service, route.guard.rpc, params.get(route.guard.arg))
+        domain.check_record_grid(record, route.guard.grid_field, actor)
+    result = services.call(route.service, route.rpc, *route.call(params))
+    if rule == domain.OWN_GRID and route.record_grid:
+        domain.check_record_grid(result, route.record_grid, actor)
+    return {route.wrap: result} if route.wrap else result
+
+
+def export_rows(services, route, role, actor, params):
+    """Every row of a list for CSV: page after page of the hard maximum, up to CSV_MAX_ROWS.
+    (rows, complete)."""
+    if not route.paged:
+        result = forward(services, route, role, actor, params)
+        rows = route.rows(result) if route.rows else result.get(route.wrap) if route.wrap else [result]
+        return rows[:CSV_MAX_ROWS], len(rows) <= CSV_MAX_ROWS
+    rows, page = [], 1
+    while True:
+        answer = forward(services, route, role, actor, {**params, "page": page, "page_size": 100})
+        rows.extend(answer["items"])
+        if len(rows) >= answer["total"] or not answer["items"]:
+            return rows, True
+        if len(rows) >= CSV_MAX_ROWS:
+            return rows[:CSV_MAX_ROWS], False
+        page += 1
+
+
+# ---------------------------------------------------------------- metrics at scrape time
+
+
+def scrape(services, config, service_names):
+    """Refresh the gauges that are read from elsewhere: each service's health (outbox backlog,
+    DLQ depth) and every queue of this vhost (management API). A source that cannot be read is
+    counted and its figures dropped, so a stale number never looks current."""
+    from deploy.queues import ManagementApi, _vhost, queue_rows
+
+    for name in service_names:
+        try:
+            report = services.call(name, "health")
+        except Exception:
+            metrics.SCRAPE_ERRORS.labels(name).inc()
+            report = None
+        metrics.set_health(name, report)
+    try:
+        api = ManagementApi(config.get("RABBIT_API_URI") or "http://guest:guest@127.0.0.1:15672")
+        metrics.set_queues(queue_rows(api, _vhost(config["AMQP_URI"])))
+    except Exception:
+        metrics.SCRAPE_ERRORS.labels("rabbitmq_management").inc()
+        metrics.set_queues([])
