@@ -2,6 +2,7 @@
 (the actor, set from a verified token only), and the account machinery built from config."""
 
 import eventlet
+from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, ServiceProxy
 
@@ -14,6 +15,12 @@ from shared.errors import CommandRefused
 class UpstreamTimeout(CommandRefused):
     code = "upstream_timeout"
     http_status = 504
+    retriable = True
+
+
+class ServiceUnavailable(CommandRefused):
+    code = "service_unavailable"
+    http_status = 503
     retriable = True
 
 
@@ -31,6 +38,9 @@ class _Services:
             with eventlet.Timeout(self._timeout, UpstreamTimeout(f"{service} did not answer in time",
                                                                  {"service": [service]})):
                 return proxy(*args)
+        except UnknownService:
+            metrics.rpc_error(service, ServiceUnavailable.code)
+            raise ServiceUnavailable(f"{service} is not running", {"service": [service]}) from None
         except CommandRefused as exc:
             if exc.http_status >= 500 or isinstance(exc, UpstreamTimeout):
                 metrics.rpc_error(service, exc.code)

@@ -165,10 +165,10 @@ def test_idempotency_key_goes_to_the_service_as_request_id(admin, community):
         "Idempotency-Key": ["Idempotency-Key: 1 to 100 of A-Z a-z 0-9 . _ : -"]}
 
 
-def test_a_service_that_does_not_answer_is_a_504_not_a_hang(runner_factory, gateway_config, web_config_port,
-                                                            accounts):
-    """Only the gateway runs: the registry's RPC is never answered; the caller gets the error
-    shape with its correlation id after GATEWAY_RPC_TIMEOUT_SECONDS."""
+def test_a_service_that_is_not_running_is_a_503_not_a_hang(runner_factory, gateway_config, web_config_port,
+                                                           accounts):
+    """Only the gateway runs: the registry's RPC has nowhere to go; the caller gets the error
+    shape with its correlation id and Retry-After, at once."""
     from services.gateway.service import GatewayService
     from tests.integration.gateway.conftest import Client
 
@@ -178,5 +178,6 @@ def test_a_service_that_does_not_answer_is_a_504_not_a_hang(runner_factory, gate
     base = f"http://127.0.0.1:{web_config_port}"
     token = Client(base).ok("POST", "/v1/auth/login", json={"username": "lone.office", "password": PASSWORD})
     response = Client(base, token["token"]).get("/v1/grids")
-    assert response.status_code == 504 and error_of(response)["code"] == "upstream_timeout"
+    assert response.status_code == 503 and error_of(response)["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
     assert "Traceback" not in response.text
