@@ -1,61 +1,43 @@
 """What finance's RPCs accept and return. Money is integer fen in and out (never a float); ids
 have a declared shape, checked before any query; text is stripped, normalised and bounded."""
 
-import re
-import unicodedata
+from functools import partial
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.finance import domain
 from shared.events.finance import PAYMENT_SOURCES, SUBSIDY_KINDS
+from shared.fields import Id, Strict, Text
 
 MAX_FEN = 10**13  # 100 billion yuan: far above anything the cooperative books in one line
-_FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+KEY_CHARSET = "A-Za-z0-9_.:-"  # caller-chosen idempotency keys: "PAY-20261102-0001", "T:2026:7"
 
 
-class Text(fields.Str):
-    """A string stripped and NFC-normalised; control, zero-width and bidi-override characters refused."""
-
-    def __init__(self, max_length=200, min_length=1, **kwargs):
-        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs)).strip()
-        if _FORBIDDEN_CHARS.search(text):
-            raise ValidationError("contains control or invisible characters")
-        return text
-
-
-def Id(pattern, example, **kwargs):  # noqa: N802  (a field factory, read like a type)
-    """An id of a declared shape: a string matching `pattern` (never a dict: no query operators)."""
-    return fields.Str(
-        validate=validate.Regexp(rf"\A(?:{pattern})\Z", error=f"expected an id like {example}"), **kwargs
-    )
-
-
-def Fen(minimum=0, **kwargs):  # noqa: N802
+def Fen(minimum=0, **kwargs):  # noqa: N802  (a field factory, read like a type)
     return fields.Int(strict=True, validate=validate.Range(min=minimum, max=MAX_FEN), **kwargs)
 
 
-KEY = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"  # a caller-chosen idempotency key
-EntryId = lambda **kw: Id(KEY, "T-2026-0001", **kw)  # noqa: E731
-PaymentId = lambda **kw: Id(KEY, "PAY-20261102-0001", **kw)  # noqa: E731
-UnitId = lambda **kw: Id(r"U-[A-Z0-9-]{1,20}", "U-SHOP-012", **kw)  # noqa: E731
-LeaseId = lambda **kw: Id(r"L-[A-Z0-9-]{1,20}", "L-2026-0001", **kw)  # noqa: E731
-EnterpriseId = lambda **kw: Id(r"E-[A-Z0-9-]{1,12}", "E-01", **kw)  # noqa: E731
-ShareholderId = lambda **kw: Id(r"SH-\d{5}", "SH-00012", **kw)  # noqa: E731
-ResidentId = lambda **kw: Id(r"R-\d{6}", "R-000123", **kw)  # noqa: E731
-RunId = lambda **kw: Id(r"DR-\d{4}", "DR-2026", **kw)  # noqa: E731
-PayerId = lambda **kw: Id(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}", "V-0012", **kw)  # noqa: E731
-Reference = lambda **kw: Id(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", "INV-L-2026-0001-2026-11", **kw)  # noqa: E731
-Group = lambda **kw: Text(max_length=40, **kw)  # noqa: E731
-Month = lambda **kw: fields.Str(validate=validate.Regexp(r"\A\d{4}-(0[1-9]|1[0-2])\Z", error="YYYY-MM"), **kw)  # noqa: E731
-Year = lambda **kw: fields.Int(strict=True, validate=validate.Range(min=2000, max=2100), **kw)  # noqa: E731
+def Choice(values, **kwargs):  # noqa: N802
+    return Id(validate=validate.OneOf(values), **kwargs)
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+def Key(**kwargs):  # noqa: N802
+    return Id(charset=KEY_CHARSET, max_length=64, **kwargs)
+
+
+EntryId = PaymentId = Reference = Key
+UnitId = partial(Id, "U", max_length=24)
+LeaseId = partial(Id, "L", max_length=24)
+EnterpriseId = partial(Id, "E", max_length=16)
+ShareholderId = partial(Id, "SH", max_length=12)
+ResidentId = partial(Id, "R", max_length=12)
+RunId = partial(Id, "DR", charset="0-9", max_length=7)
+PayerId = partial(Id, max_length=40)  # a tenant's or a vendor's id
+Group = partial(Text, max_length=40)
+Month = partial(
+    Id, charset="0-9-", max_length=7, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
+)
+Year = partial(fields.Int, strict=True, validate=validate.Range(min=2000, max=2100))
 
 
 class Paged(Strict):
@@ -63,11 +45,14 @@ class Paged(Strict):
     page_size = fields.Int(strict=True, load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class AccountCode(fields.Str):
+class AccountCode(Text):
+    """ "community/bank", "group:第3组/dividends": a code of the chart (domain.CHART)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=80, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         code = super()._deserialize(value, attr, data, **kwargs)
-        if len(code) > 80:
-            raise ValidationError("too long")
         try:
             domain.parse_account(code)
         except ValueError as exc:
@@ -84,7 +69,7 @@ class PostTransfer(Strict):
     """Either `debit` + `credit` + `amount_fen`, or balanced `lines`."""
 
     entry_id = EntryId(required=True)
-    code = Id(r"[a-z][a-z0-9_]{0,39}", "adjustment", required=True)
+    code = Id(charset="a-z0-9_", required=True)  # what kind of entry: "adjustment", "transfer_to_group"
     debit = AccountCode()
     credit = AccountCode()
     amount_fen = Fen(minimum=1)
@@ -118,14 +103,12 @@ class AccountQuery(Strict):
 
 class JournalQuery(Paged):
     account = AccountCode(load_default=None)
-    code = fields.Str(load_default=None, validate=validate.Length(max=40))
+    code = Id(load_default=None)
 
 
 class RegisterUnit(Strict):
     unit_id = UnitId(required=True)
-    kind = fields.Str(
-        required=True, validate=validate.OneOf(("shop", "floor", "parking", "office", "warehouse"))
-    )
+    kind = Choice(("shop", "floor", "parking", "office", "warehouse"), required=True)
     name = Text(required=True)
     area_m2 = fields.Int(strict=True, required=True, validate=validate.Range(min=1, max=100_000))
 
@@ -148,12 +131,12 @@ class RaiseInvoices(Strict):
 
 class RecordPayment(Strict):
     payment_id = PaymentId(required=True)
-    source = fields.Str(required=True, validate=validate.OneOf(PAYMENT_SOURCES))
+    source = Choice(PAYMENT_SOURCES, required=True)
     payer = PayerId(required=True)
     amount_fen = Fen(minimum=1, required=True)
     reference = Reference(load_default=None, allow_none=True)
     received_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    method = fields.Str(load_default="bank", validate=validate.OneOf(("bank", "cash", "wechat", "alipay")))
+    method = Choice(("bank", "cash", "wechat", "alipay"), load_default="bank")
 
 
 class AsOf(Strict):
@@ -167,15 +150,18 @@ class PayerQuery(Strict):
 class RegisterEnterprise(Strict):
     enterprise_id = EnterpriseId(required=True)
     name = Text(required=True)
-    kind = fields.Str(required=True, validate=validate.OneOf(("self_run", "invested", "bank_shares")))
+    kind = Choice(("self_run", "invested", "bank_shares"), required=True)
     group = Group(load_default=None, allow_none=True)  # None: a community-level enterprise
 
 
 class RecordEnterpriseIncome(Strict):
     entry_id = EntryId(required=True)
     enterprise_id = EnterpriseId(required=True)
-    period = fields.Str(
-        required=True, validate=validate.Regexp(r"\A\d{4}(-(0[1-9]|1[0-2]))?\Z", error="YYYY or YYYY-MM")
+    period = Id(
+        charset="0-9-",
+        max_length=7,
+        required=True,
+        validate=validate.Regexp(r"^\d{4}(-(0[1-9]|1[0-2]))?$", error="YYYY or YYYY-MM"),
     )
     amount_fen = Fen(minimum=1, required=True)
     booked_on = fields.Date(load_default=None, allow_none=True)
@@ -210,7 +196,7 @@ class RunAllowances(Strict):
 
 
 class RunSubsidies(Strict):
-    kind = fields.Str(required=True, validate=validate.OneOf(SUBSIDY_KINDS))
+    kind = Choice(SUBSIDY_KINDS, required=True)
     year = Year(required=True)
     amount_fen = Fen(minimum=1, load_default=None, allow_none=True)  # default from the config
 

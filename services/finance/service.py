@@ -3,18 +3,17 @@ schema, call a use case, answer with a view. See README.md for the RPCs, events 
 
 import logging
 
-from nameko.dependency_providers import Config
-from nameko.timer import timer
-
 from services.finance import domain, schemas, store
 from services.finance.registry_client import SystemRpcProxy
 from services.finance.use_cases import distribution, enterprises, ledger, property, residents
 from shared import clock
+from shared.config import ServiceConfig
 from shared.context import RequestContext
 from shared.handlers import event_handler
 from shared.health import HealthProbe
 from shared.mongo import Mongo
 from shared.rpc import rpc
+from shared.timers import timer
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +25,11 @@ class FinanceService:
     db = Mongo(store.INDEXES)
     ctx = RequestContext()
     probe = HealthProbe()
-    config = Config()
+    settings = ServiceConfig()  # the FINANCE section of the config
     registry = SystemRpcProxy("registry")
 
-    def _settings(self):
-        return self.config.get("FINANCE") or {}
-
     def _payout_options(self):
-        settings = self._settings()
+        settings = self.settings
         return {
             "batch_size": int(settings.get("pay_batch_size", 200)),
             "pause_seconds": float(settings.get("pay_batch_pause_seconds", 0)),
@@ -102,7 +98,7 @@ class FinanceService:
         return property.raise_invoices(self.db, request["month"], clock.now(), self._due_days())
 
     def _due_days(self):
-        return int(self._settings().get("rent_due_days", 10))
+        return int(self.settings.get("rent_due_days", 10))
 
     @rpc
     def record_payment(self, payload):
@@ -190,13 +186,13 @@ class FinanceService:
     @rpc
     def run_allowances(self, payload):
         request = schemas.load(schemas.RunAllowances, payload)
-        monthly = int(self._settings().get("allowance_fen", domain.ALLOWANCE_FEN))
+        monthly = int(self.settings.get("allowance_fen", domain.ALLOWANCE_FEN))
         return distribution.run_allowances(self.db, request["month"], clock.now(), monthly)
 
     @rpc
     def run_subsidies(self, payload):
         request = schemas.load(schemas.RunSubsidies, payload)
-        amount = request["amount_fen"] or int(self._settings().get(f"{request['kind']}_fen", 100_000))
+        amount = request["amount_fen"] or int(self.settings.get(f"{request['kind']}_fen", 100_000))
         return distribution.run_subsidies(self.db, request["kind"], request["year"], amount, clock.now())
 
     @rpc
@@ -205,22 +201,20 @@ class FinanceService:
 
     # --- timers: each does what is due and is a no-op otherwise ---------------------------------
 
-    @timer(interval=5, eager=True)
+    @timer("resume_seconds", 5, eager=True)
     def resume_payouts(self):
         distribution.resume_dividend_runs(self.db, clock.now(), **self._payout_options())
 
-    @timer(interval=600)
+    @timer("monthly_work_seconds", 600)
     def monthly_work(self):
         """Raise this month's rent invoices, flag arrears, and pay this month's allowance (all
         idempotent: once per lease / invoice and bucket / resident and month)."""
-        if not self._settings().get("monthly_timer", True):
-            return
         today = domain.local_today(clock.now())
         month = domain.month_of(today)
         property.raise_invoices(self.db, month, clock.now(), self._due_days())
         property.notify_overdue(self.db, today)
         distribution.run_allowances(
-            self.db, month, clock.now(), int(self._settings().get("allowance_fen", domain.ALLOWANCE_FEN))
+            self.db, month, clock.now(), int(self.settings.get("allowance_fen", domain.ALLOWANCE_FEN))
         )
 
     # --- the registry's facts: finance's own read model -----------------------------------------

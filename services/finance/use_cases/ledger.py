@@ -39,8 +39,10 @@ def reverse_transfer(db, request, now):
     def write(tx):
         earlier = tx.journal.find_one({"reverses": original["_id"]}, {"_id": 1})
         if earlier is not None and earlier["_id"] != doc["_id"]:
-            raise Conflict(f"entry {original['_id']} was already reversed by {earlier['_id']}",
-                           {"entry_id": ["already reversed"]})
+            raise Conflict(
+                f"entry {original['_id']} was already reversed by {earlier['_id']}",
+                {"entry_id": ["already reversed"]},
+            )
         new = store.post(tx, [doc], now)
         if new:
             tx.emit("finance.transfer_posted", _posted(doc))

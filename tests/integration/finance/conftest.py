@@ -15,7 +15,7 @@ from shared.amqp import ConfirmedPublisher
 from shared.events import envelope
 from tests.support import wait_until
 
-FINANCE_SETTINGS = {"monthly_timer": False, "pay_batch_size": 50}
+FINANCE_SETTINGS = {"monthly_work_seconds": 3600, "pay_batch_size": 50}  # tests fire the timer by hand
 
 
 @pytest.fixture
