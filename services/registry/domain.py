@@ -13,6 +13,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
+from shared.context import actor_role
 from shared.errors import Conflict, Forbidden, InvalidInput, invalid
 
 ACTIVE, MOVED_OUT, DECEASED = "active", "moved_out", "deceased"
@@ -162,54 +163,26 @@ def mask_email(email):
     return f"{local[:1]}***@{domain}"
 
 
-def _iso(value):
-    value = as_date(value)
-    return value.isoformat() if value else None
-
-
-def resident_view(doc, today, full=False):
-    """What a caller sees of a resident: masked personal data unless `full`."""
-    birth_date = as_date(doc["birth_date"])
-    age = age_on(birth_date, today)
-    view = {
-        "resident_id": doc["resident_id"],
-        "name": doc["name"],
-        "id_number": doc["id_number"] if full else mask_id_number(doc["id_number"]),
-        "phone": doc.get("phone") if full else mask_phone(doc.get("phone")),
-        "email": doc.get("email") if full else mask_email(doc.get("email")),
-        "language": doc.get("language", "zh-CN"),
-        "household_id": doc["household_id"],
-        "grid_code": doc["grid_code"],
-        "head_of_household": doc.get("head_of_household", False),
-        "birth_date": birth_date.isoformat(),
-        "sex": doc["sex"],
-        "age": age,
-        "age_group": age_group(age),
-        "residence_type": doc["residence_type"],
-        "registered_on": _iso(doc.get("registered_on")),
-        "expires_on": _iso(doc.get("expires_on")),
-        "status": doc["status"],
-        "moved_out_on": _iso(doc.get("moved_out_on")),
-        "died_on": _iso(doc.get("died_on")),
-        "tags": doc.get("tags", []),
-        "masked": not full,
-    }
+def present_resident(doc, today, full=False):
+    """A resident as a caller may see them (schemas.ResidentView dumps it): personal data masked
+    unless `full`, age and age group as of `today`."""
+    age = age_on(as_date(doc["birth_date"]), today)
+    shown = {**doc, "age": age, "age_group": age_group(age), "masked": not full}
+    if not full:
+        shown.update(id_number=mask_id_number(doc["id_number"]), phone=mask_phone(doc.get("phone")),
+                     email=mask_email(doc.get("email")))
     if doc.get("difficulty"):
-        view["difficulty_reason"] = doc["difficulty"]["reason"]
-    return view
+        shown["difficulty_reason"] = doc["difficulty"]["reason"]
+    return shown
 
 
 # --- who may see and do what ----------------------------------------------------------------
-
-def role_of(actor):
-    return (actor or {}).get("role")
-
 
 def check_can_read_resident(actor, resident, full):
     """Raises Forbidden unless `actor` may read `resident` (in full when `full`).
 
     No actor is a system call from another service: masked reads only."""
-    role = role_of(actor)
+    role = actor_role(actor)
     if actor is None:
         if full:
             raise Forbidden("a system call sees masked records only", {"full": ["not allowed"]})
@@ -225,7 +198,7 @@ def check_can_read_resident(actor, resident, full):
 
 def scope_grid_filter(actor, requested_grid):
     """The grid a resident search is limited to, or None for every grid; Forbidden if out of scope."""
-    role = role_of(actor)
+    role = actor_role(actor)
     if actor is None or role in READ_ALL_ROLES:
         return requested_grid
     if role == "grid_worker" and actor.get("grid"):
@@ -249,7 +222,7 @@ def scope_grid_codes(actor, requested):
 
 def check_can_write(actor, grid_code=None):
     """Registrations: admin, community office and system calls anywhere; a grid worker in their grid."""
-    role = role_of(actor)
+    role = actor_role(actor)
     if actor is None or role in WRITE_ALL_ROLES:
         return
     if role == "grid_worker" and grid_code is not None and actor.get("grid") == grid_code:
@@ -259,9 +232,15 @@ def check_can_write(actor, grid_code=None):
 
 def check_can_administer(actor):
     """Grids, staff posts, party organisation, shareholders, organisations: the office only."""
-    if actor is None or role_of(actor) in WRITE_ALL_ROLES:
+    if actor is None or actor_role(actor) in WRITE_ALL_ROLES:
         return
-    raise Forbidden("only the community office may do this", {"actor": [f"role {role_of(actor)!r}"]})
+    raise Forbidden("only the community office may do this", {"actor": [f"role {actor_role(actor)!r}"]})
+
+
+def check_can_read_audit(actor):
+    """The audit of full reads is the community office's (and the admin's)."""
+    if actor is None or actor_role(actor) not in WRITE_ALL_ROLES:
+        raise Forbidden("only the community office reads the audit", {"actor": ["not allowed"]})
 
 
 def check_full_read(full, reason):

@@ -1,7 +1,8 @@
 """What the registry's RPCs accept. Field names are the contract other services code against."""
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
+from services.registry import domain
 from services.registry.domain import (
     HOUSEHOLD_KINDS,
     ORGANISATION_KINDS,
@@ -10,6 +11,8 @@ from services.registry.domain import (
     SHAREHOLDER_STATUSES,
 )
 from shared.events.registry import RESIDENCE_TYPES, STAFF_ROLES
+from shared.queries import Paged
+from shared.views import Day, Instant, View
 
 Text = lambda **kw: fields.Str(validate=validate.Length(min=1, max=200), **kw)  # noqa: E731
 Code = lambda **kw: fields.Str(validate=validate.Length(min=1, max=40), **kw)  # noqa: E731
@@ -41,10 +44,8 @@ class RegisterHousehold(Strict):
     landlord_household_id = fields.Str(allow_none=True, load_default=None)
 
 
-class ListHouseholds(Strict):
+class ListHouseholds(Paged(default=500, maximum=1000), Strict):
     grid_codes = fields.List(Code(), load_default=None, allow_none=True)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
 class RegisterResident(Strict):
@@ -87,7 +88,7 @@ class RecordDeath(Strict):
     died_on = fields.Date(required=True)
 
 
-class FindResidents(Strict):
+class FindResidents(Paged(default=50, maximum=500), Strict):
     grid_code = Code(allow_none=True, load_default=None)
     household_id = fields.Str(allow_none=True, load_default=None)
     tag = fields.Str(allow_none=True, load_default=None)
@@ -96,8 +97,6 @@ class FindResidents(Strict):
     name_prefix = fields.Str(allow_none=True, load_default=None, validate=validate.Length(min=1, max=50))
     residence_type = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(RESIDENCE_TYPES))
     status = fields.Str(load_default="active", validate=validate.OneOf(RESIDENT_STATUSES + ("any",)))
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
     @validates_schema
     def _age_range(self, data, **kwargs):
@@ -157,11 +156,9 @@ class ChangeShares(Strict):
     reason = Text(required=True)
 
 
-class ListShareholders(Strict):
+class ListShareholders(Paged(default=100, maximum=1000), Strict):
     group = Code(allow_none=True, load_default=None)
     status = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(SHAREHOLDER_STATUSES))
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class RegisterOrganisation(Strict):
@@ -173,10 +170,8 @@ class RegisterOrganisation(Strict):
     members = fields.List(fields.Str(), load_default=list)  # resident ids
 
 
-class ListFullReads(Strict):
+class ListFullReads(Paged(default=100, maximum=1000), Strict):
     resident_id = fields.Str(allow_none=True, load_default=None)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 def load_batch(schema_cls, items, max_items=1000):
@@ -184,3 +179,126 @@ def load_batch(schema_cls, items, max_items=1000):
     if not isinstance(items, list) or not items or len(items) > max_items:
         raise ValidationError(f"a list of 1 to {max_items} items", "items")
     return schema_cls(many=True).load(items)
+
+
+# --- views: what the RPCs answer ------------------------------------------------------------
+
+class StaffView(View):
+    staff_id = fields.Str()
+    name = fields.Str()
+    role = fields.Str()
+    grid_code = fields.Str()
+    phone = fields.Str()
+    email = fields.Str()
+    resident_id = fields.Str()
+    active = fields.Bool(dump_default=True)
+
+
+class GridView(View):
+    optional = ("staff",)
+    code = fields.Str()
+    name = fields.Str()
+    buildings = fields.List(fields.Str())
+    grid_worker = fields.Dict()  # {staff_id, name} of the current grid worker, or None
+    staff = fields.List(fields.Nested(StaffView))
+
+
+class HouseholdView(View):
+    optional = ("members",)
+    household_id = fields.Str()
+    grid_code = fields.Str()
+    building = fields.Str()
+    unit = fields.Str()
+    room = fields.Str()
+    kind = fields.Str()
+    landlord_household_id = fields.Str()
+    head_resident_id = fields.Str()
+    members = fields.List(fields.Str())
+
+
+class ResidentView(View):
+    """A resident as a caller sees them: personal data masked unless `full` (domain.masked)."""
+
+    optional = ("difficulty_reason", "changed", "flagged", "party_member")
+    resident_id = fields.Str()
+    name = fields.Str()
+    id_number = fields.Str()
+    phone = fields.Str()
+    email = fields.Str()
+    language = fields.Str(dump_default="zh-CN")
+    household_id = fields.Str()
+    grid_code = fields.Str()
+    head_of_household = fields.Bool(dump_default=False)
+    birth_date = Day()
+    sex = fields.Str()
+    age = fields.Int()
+    age_group = fields.Str()
+    residence_type = fields.Str()
+    registered_on = Day()
+    expires_on = Day()
+    status = fields.Str()
+    moved_out_on = Day()
+    died_on = Day()
+    tags = fields.List(fields.Str(), dump_default=list)
+    masked = fields.Bool()
+    difficulty_reason = fields.Str()
+    changed = fields.List(fields.Str())   # update_resident: the fields it changed
+    flagged = fields.Bool()               # flag_difficulty: whether this call flagged them
+    party_member = fields.Bool()
+
+    def __init__(self, today, full=False, **kwargs):
+        super().__init__(**kwargs)
+        self.today, self.full = today, full
+
+    @pre_dump
+    def _present(self, doc, **kwargs):
+        return domain.present_resident(doc, self.today, self.full)
+
+
+class PartyMemberView(View):
+    resident_id = fields.Str()
+    grid_code = fields.Str()
+    branch_code = fields.Str()
+    joined_on = Day()
+    transferred_in_on = Day()
+    posts = fields.List(fields.Str(), dump_default=list)
+
+
+class ShareholderView(View):
+    optional = ("name", "before", "after")
+    shareholder_id = fields.Str()
+    resident_id = fields.Str()
+    group = fields.Str()
+    shares = fields.Int()
+    status = fields.Str()
+    name = fields.Str()
+    before = fields.Dict()
+    after = fields.Dict()
+
+
+class ShareholderChangeView(View):
+    shareholder_id = fields.Str()
+    at = Instant()
+    by = fields.Str()
+    reason = fields.Str()
+    before = fields.Dict()
+    after = fields.Dict()
+
+
+class OrganisationView(View):
+    org_id = fields.Str()
+    kind = fields.Str()
+    name = fields.Str()
+    category = fields.Str()
+    contact_name = fields.Str()
+    members = fields.List(fields.Str())
+    agreement_on = Day()
+
+
+class FullReadView(View):
+    resident_id = fields.Str()
+    grid_code = fields.Str()
+    actor = fields.Dict()
+    reason = fields.Str()
+    at = Instant()
+    correlation_id = fields.Str()

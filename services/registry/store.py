@@ -94,23 +94,39 @@ def current_grid_workers(db, grid_codes=None):
     return {s["grid_code"]: {"staff_id": s["staff_id"], "name": s["name"]} for s in db.staff.find(query)}
 
 
-def staff_view(doc):
-    return {"staff_id": doc["staff_id"], "name": doc["name"], "role": doc["role"],
-            "grid_code": doc.get("grid_code"), "phone": doc.get("phone"), "email": doc.get("email"),
-            "resident_id": doc.get("resident_id"), "active": doc.get("active", True)}
+def staff_of_grid(db, code):
+    return list(db.staff.find({"grid_code": code, "active": True}).sort("staff_id", 1))
 
 
-def grid_view(grid, worker):
-    return {"code": grid["code"], "name": grid["name"], "buildings": grid["buildings"],
-            "grid_worker": worker}
+def names_of(db, resident_ids):
+    found = db.residents.find({"resident_id": {"$in": list(resident_ids)}}, {"resident_id": 1, "name": 1})
+    return {r["resident_id"]: r["name"] for r in found}
 
 
-def household_view(doc, members=None):
-    view = {k: doc.get(k) for k in ("household_id", "grid_code", "building", "unit", "room", "kind",
-                                    "landlord_household_id", "head_resident_id")}
-    if members is not None:
-        view["members"] = members
-    return view
+def resident_ids_in(collection, resident_ids):
+    """Which of `resident_ids` have a document in `collection`."""
+    found = collection.find({"resident_id": {"$in": list(resident_ids)}}, {"resident_id": 1})
+    return {d["resident_id"] for d in found}
+
+
+def turned_60_candidates(db, today):
+    earliest, latest = domain.turned_60_window(today)
+    return list(db.residents.find({"status": domain.ACTIVE,
+                                   "birth_date": {"$gt": domain.as_datetime(earliest),
+                                                  "$lte": domain.as_datetime(latest)}},
+                                  {"resident_id": 1, "grid_code": 1, "birth_date": 1}))
+
+
+def stats(db):
+    """Counts of what the register holds."""
+    residents = {s: db.residents.count_documents({"status": s}) for s in domain.RESIDENT_STATUSES}
+    return {"grids": db.grids.count_documents({}), "households": db.households.count_documents({}),
+            "residents": sum(residents.values()), "residents_by_status": residents,
+            "staff": db.staff.count_documents({"active": True}),
+            "party_units": db.party_units.count_documents({}),
+            "party_members": db.party_members.count_documents({}),
+            "shareholders": db.shareholders.count_documents({}),
+            "organisations": db.organisations.count_documents({})}
 
 
 def members_of(db, household_ids, grid_codes=None):

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.registry import domain
+from services.registry import domain, schemas
 from shared.errors import Conflict, Forbidden, InvalidInput
 from tests.integration.registry.helpers import id_number, with_wrong_check_digit
 
@@ -113,13 +113,13 @@ def resident_doc(**extra):
 
 
 def test_resident_view_masks_unless_full_and_derives_age():
-    masked = domain.resident_view(resident_doc(), TODAY)
-    full = domain.resident_view(resident_doc(), TODAY, full=True)
+    masked = schemas.ResidentView(TODAY).dump(resident_doc())
+    full = schemas.ResidentView(TODAY, full=True).dump(resident_doc())
     assert masked["id_number"] == "110102********131X" and masked["phone"] == "*******5678"
     assert masked["masked"] and masked["email"] == "z***@example.cn"
     assert full["id_number"] == "11010219660115131X" and full["phone"] == "13812345678" and not full["masked"]
     assert masked["age"] == 60 and masked["age_group"] == "elderly" and masked["birth_date"] == "1966-11-02"
-    assert domain.resident_view(resident_doc(), date(2026, 11, 1))["age_group"] == "adult"
+    assert schemas.ResidentView(date(2026, 11, 1)).dump(resident_doc())["age_group"] == "adult"
 
 
 # --- ages -----------------------------------------------------------------------------------

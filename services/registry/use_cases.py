@@ -1,6 +1,7 @@
-"""The registry's commands: load what the rule needs, ask the domain, write state + events in one
-transaction. Registrations are written batch-first: a single registration is a batch of one, so
-bulk imports (the demo community) get exactly the same validation.
+"""The registry's use cases: load what the rule needs, ask the domain, write state + events in one
+transaction; and the reads that take more than one query. Registrations are written batch-first:
+a single registration is a batch of one, so bulk imports (the demo community) get exactly the
+same validation (`shared.errors.check_each`).
 
 Each function takes `db` (the service's `Database`), `today` (community local date), `now` and
 `actor`; refusals raise before the transaction, so a refused command writes nothing. Writes go
@@ -9,16 +10,12 @@ conflict to a concurrent command (only the writes re-run; validation happened be
 """
 
 from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from services.registry import domain, store
-from shared.errors import BatchErrors, Conflict, InvalidInput, NotFound, invalid
-
-
-def resident_ids_in(collection, resident_ids):
-    """Which of `resident_ids` have a document in `collection`."""
-    found = collection.find({"resident_id": {"$in": list(resident_ids)}}, {"resident_id": 1})
-    return {d["resident_id"] for d in found}
-
+from shared import queries
+from shared.context import actor_id
+from shared.errors import Conflict, InvalidInput, check_each, invalid
 
 # --- grids ----------------------------------------------------------------------------------
 
@@ -37,22 +34,20 @@ def define_grid(db, grid):
 # --- households -----------------------------------------------------------------------------
 
 def register_households(db, items, actor):
-    errors = BatchErrors(len(items))
     grids = store.grids_of_buildings(db, [i["building"] for i in items])
     landlord_ids = {i["landlord_household_id"] for i in items if i.get("landlord_household_id")}
     landlords = {h["household_id"]: h
                  for h in db.households.find({"household_id": {"$in": list(landlord_ids)}})}
-    for index, item in enumerate(items):
-        try:
-            grid = domain.grid_for_building(item["building"], grids.get(item["building"]))
-            domain.check_can_write(actor, grid["code"])
-            landlord_id = item.get("landlord_household_id")
-            if landlord_id and landlord_id not in landlords:
-                raise invalid("landlord_household_id", f"unknown household {landlord_id!r}")
-            domain.check_household(item["kind"], landlords.get(landlord_id))
-        except InvalidInput as exc:
-            errors.add(index, exc)
-    errors.check("households refused")
+
+    def check(index, item):
+        grid = domain.grid_for_building(item["building"], grids.get(item["building"]))
+        domain.check_can_write(actor, grid["code"])
+        landlord_id = item.get("landlord_household_id")
+        if landlord_id and landlord_id not in landlords:
+            raise invalid("landlord_household_id", f"unknown household {landlord_id!r}")
+        domain.check_household(item["kind"], landlords.get(landlord_id))
+
+    check_each(items, check, "households refused")
 
     by_grid = {}
     for item in items:
@@ -74,7 +69,7 @@ def register_households(db, items, actor):
                      [{k: d[k] for k in ("household_id", "grid_code", "building", "unit", "room", "kind",
                                          "landlord_household_id")} for d in docs])
     db.run_transaction(write)
-    return [store.household_view(d) for d in docs]
+    return docs
 
 
 # --- residents ------------------------------------------------------------------------------
@@ -95,30 +90,29 @@ def _resident_doc(item, today, now):
 
 
 def register_residents(db, items, actor, today, now):
-    errors = BatchErrors(len(items))
     households = {h["household_id"]: h for h in db.households.find(
         {"household_id": {"$in": list({i["household_id"] for i in items})}})}
-    docs, seen = [], {}
-    for index, item in enumerate(items):
-        try:
-            doc = _resident_doc(item, today, now)
-            household = households.get(doc["household_id"])
-            if household is None:
-                raise invalid("household_id", f"unknown household {doc['household_id']!r}")
-            domain.check_can_write(actor, household["grid_code"])
-            if doc["id_number"] in seen:
-                raise invalid("id_number", f"listed twice in this batch (item {seen[doc['id_number']]})")
-            seen[doc["id_number"]] = index
-            doc["grid_code"] = household["grid_code"]
-            docs.append(doc)
-        except InvalidInput as exc:
-            errors.add(index, exc)
-    errors.check("residents refused")
+    seen = {}
+
+    def check(index, item):
+        doc = _resident_doc(item, today, now)
+        household = households.get(doc["household_id"])
+        if household is None:
+            raise invalid("household_id", f"unknown household {doc['household_id']!r}")
+        domain.check_can_write(actor, household["grid_code"])
+        if doc["id_number"] in seen:
+            raise invalid("id_number", f"listed twice in this batch (item {seen[doc['id_number']]})")
+        seen[doc["id_number"]] = index
+        return {**doc, "grid_code": household["grid_code"]}
+
+    docs = check_each(items, check, "residents refused")
     taken = {r["id_number"] for r in db.residents.find({"id_number": {"$in": list(seen)}}, {"id_number": 1})}
-    for index, doc in enumerate(docs):
+
+    def not_taken(index, doc):
         if doc["id_number"] in taken:
-            errors.add(index, invalid("id_number", "already registered"))
-    errors.check("residents refused")
+            raise invalid("id_number", "already registered")
+
+    check_each(docs, not_taken, "residents refused")
 
     first = store.allocate(db, "resident", len(docs))
     for doc, resident_id in zip(docs, store.resident_ids(first, len(docs)), strict=True):
@@ -143,10 +137,7 @@ def register_residents(db, items, actor, today, now):
 
 
 def load_resident(db, resident_id):
-    resident = db.residents.find_one({"resident_id": resident_id})
-    if resident is None:
-        raise NotFound(f"no resident {resident_id}", {"resident_id": ["unknown resident"]})
-    return resident
+    return queries.load(db.residents, "resident_id", resident_id, "resident")
 
 
 def update_resident(db, request, actor, today):
@@ -235,7 +226,7 @@ def flag_difficulty(db, request, actor, now):
         return resident, False, False
     party_member = db.party_members.find_one({"resident_id": resident["resident_id"]}) is not None
     tags = sorted(set(resident.get("tags", [])) | {domain.IN_DIFFICULTY})
-    difficulty = {"reason": request["reason"], "flagged_at": now, "by": (actor or {}).get("id")}
+    difficulty = {"reason": request["reason"], "flagged_at": now, "by": actor_id(actor)}
 
     def write(tx):
         tx.residents.update_one({"resident_id": resident["resident_id"]},
@@ -262,16 +253,34 @@ def record_full_read(db, resident, actor, reason, now, correlation_id):
 
 # --- the 60th birthday ----------------------------------------------------------------------
 
-def turned_60_candidates(db, today):
-    earliest, latest = domain.turned_60_window(today)
-    return list(db.residents.find({"status": domain.ACTIVE,
-                                   "birth_date": {"$gt": domain.as_datetime(earliest),
-                                                  "$lte": domain.as_datetime(latest)}},
-                                  {"resident_id": 1, "grid_code": 1, "birth_date": 1}))
+def announce_turned_60(db, today, now):
+    """Emit `registry.resident_turned_60` for each active resident whose 60th birthday has come
+    (within the catch-up window), exactly once per person: a marker `turned_60:<resident_id>` is
+    inserted in the same transaction as the event, so a second run or a restarted instance finds
+    it, and of two instances claiming at once one loses (duplicate key, or a write conflict after
+    which it runs again and finds the winner's marker) and emits nothing."""
+    return sum(_claim_turned_60(db, resident, now) for resident in store.turned_60_candidates(db, today))
 
 
-def milestone_key(resident_id):
-    return f"turned_60:{resident_id}"
+def _claim_turned_60(db, resident, now):
+    """1 if this call announced the resident, 0 if a run (here or in another instance) had."""
+    key = f"turned_60:{resident['resident_id']}"
+
+    def claim(tx):  # rerun from the start if a concurrent claim conflicts: it may have aborted
+        if tx.milestones.find_one({"_id": key}, {"_id": 1}):
+            return 0
+        tx.milestones.insert_one({"_id": key, "resident_id": resident["resident_id"], "at": now})
+        tx.emit("registry.resident_turned_60", {
+            "resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
+            "birth_date": domain.as_date(resident["birth_date"])})
+        return 1
+
+    if db.milestones.find_one({"_id": key}, {"_id": 1}):
+        return 0
+    try:
+        return db.run_transaction(claim)
+    except DuplicateKeyError:
+        return 0  # another instance committed its claim first
 
 
 # --- staff ----------------------------------------------------------------------------------
@@ -320,25 +329,21 @@ def define_party_unit(db, unit):
 def register_party_members(db, items, today, now):
     """Party members' registration cards. The branch code is recorded as given (the party
     organisation may be entered after its members); `list_party_units` shows what is defined."""
-    errors = BatchErrors(len(items))
     ids = [i["resident_id"] for i in items]
     residents = {r["resident_id"]: r for r in db.residents.find({"resident_id": {"$in": ids}})}
-    members = resident_ids_in(db.party_members, ids)
+    members = store.resident_ids_in(db.party_members, ids)
     seen = set()
-    for index, item in enumerate(items):
-        try:
-            resident = residents.get(item["resident_id"])
-            if resident is None:
-                raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
-            if item["resident_id"] in members or item["resident_id"] in seen:
-                raise Conflict("already a registered party member", {"resident_id": ["already registered"]})
-            seen.add(item["resident_id"])
-            domain.check_party_member(resident, item["joined_on"], item.get("transferred_in_on"), today)
-        except (InvalidInput, Conflict) as exc:
-            if len(items) == 1:
-                raise
-            errors.add(index, exc)
-    errors.check("party members refused")
+
+    def check(index, item):
+        resident = residents.get(item["resident_id"])
+        if resident is None:
+            raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+        if item["resident_id"] in members or item["resident_id"] in seen:
+            raise Conflict("already a registered party member", {"resident_id": ["already registered"]})
+        seen.add(item["resident_id"])
+        domain.check_party_member(resident, item["joined_on"], item.get("transferred_in_on"), today)
+
+    check_each(items, check, "party members refused", refusals=(InvalidInput, Conflict))
     docs = [{"resident_id": i["resident_id"], "grid_code": residents[i["resident_id"]]["grid_code"],
              "branch_code": i["branch_code"], "joined_on": domain.as_datetime(i["joined_on"]),
              "transferred_in_on": domain.as_datetime(i.get("transferred_in_on")),
@@ -355,43 +360,30 @@ def register_party_members(db, items, today, now):
     return docs
 
 
-def party_member_view(doc):
-    return {"resident_id": doc["resident_id"], "grid_code": doc["grid_code"],
-            "branch_code": doc["branch_code"],
-            "joined_on": domain.as_date(doc["joined_on"]).isoformat(),
-            "transferred_in_on": (domain.as_date(doc["transferred_in_on"]).isoformat()
-                                  if doc.get("transferred_in_on") else None),
-            "posts": doc.get("posts", [])}
-
-
 # --- shareholders ---------------------------------------------------------------------------
 
 def enroll_shareholders(db, items, actor, now):
-    errors = BatchErrors(len(items))
     ids = [i["resident_id"] for i in items]
     residents = {r["resident_id"]: r
                  for r in db.residents.find({"resident_id": {"$in": ids}}, {"resident_id": 1, "status": 1})}
-    enrolled = resident_ids_in(db.shareholders, ids)
+    enrolled = store.resident_ids_in(db.shareholders, ids)
     seen = set()
-    for index, item in enumerate(items):
-        try:
-            resident = residents.get(item["resident_id"])
-            if resident is None:
-                raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
-            if resident["status"] != domain.ACTIVE:
-                raise Conflict("resident is not active", {"resident_id": [f"status {resident['status']}"]})
-            if item["resident_id"] in enrolled or item["resident_id"] in seen:
-                raise Conflict("already a shareholder", {"resident_id": ["already a shareholder"]})
-            seen.add(item["resident_id"])
-        except (InvalidInput, Conflict) as exc:
-            if len(items) == 1:
-                raise
-            errors.add(index, exc)
-    errors.check("shareholders refused")
+
+    def check(index, item):
+        resident = residents.get(item["resident_id"])
+        if resident is None:
+            raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+        if resident["status"] != domain.ACTIVE:
+            raise Conflict("resident is not active", {"resident_id": [f"status {resident['status']}"]})
+        if item["resident_id"] in enrolled or item["resident_id"] in seen:
+            raise Conflict("already a shareholder", {"resident_id": ["already a shareholder"]})
+        seen.add(item["resident_id"])
+
+    check_each(items, check, "shareholders refused", refusals=(InvalidInput, Conflict))
     first = store.allocate(db, "shareholder", len(items))
     docs = [{"shareholder_id": f"SH-{first + n:05d}", "resident_id": i["resident_id"], "group": i["group"],
              "shares": i["shares"], "status": "active", "enrolled_at": now} for n, i in enumerate(items)]
-    who = (actor or {}).get("id")
+    who = actor_id(actor)
 
     def write(tx):
         tx.shareholders.insert_many([dict(d) for d in docs])
@@ -405,9 +397,7 @@ def enroll_shareholders(db, items, actor, now):
 
 
 def change_shares(db, request, actor, now):
-    current = db.shareholders.find_one({"shareholder_id": request["shareholder_id"]})
-    if current is None:
-        raise NotFound(f"no shareholder {request['shareholder_id']}", {"shareholder_id": ["unknown"]})
+    current = queries.load(db.shareholders, "shareholder_id", request["shareholder_id"], "shareholder")
     before, after = domain.shareholding_change(current, request)
 
     def write(tx):
@@ -416,7 +406,7 @@ def change_shares(db, request, actor, now):
         if result.modified_count != 1:
             raise Conflict("the shareholding changed meanwhile", {"shareholder_id": ["changed, retry"]})
         tx.shareholder_history.insert_one({"shareholder_id": current["shareholder_id"], "at": now,
-                                           "by": (actor or {}).get("id"), "reason": request["reason"],
+                                           "by": actor_id(actor), "reason": request["reason"],
                                            "before": before, "after": after})
         tx.emit("registry.shareholder_changed", {"shareholder_id": current["shareholder_id"],
                                                  "resident_id": current["resident_id"], "before": before,
@@ -426,19 +416,12 @@ def change_shares(db, request, actor, now):
     return current, before, after
 
 
-def shareholder_view(doc, name=None):
-    view = {k: doc[k] for k in ("shareholder_id", "resident_id", "group", "shares", "status")}
-    if name is not None:
-        view["name"] = name
-    return view
-
-
 # --- organisations --------------------------------------------------------------------------
 
 def register_organisation(db, request, now):
     members = sorted(set(request["members"]))
     if members:
-        known = resident_ids_in(db.residents, members)
+        known = store.resident_ids_in(db.residents, members)
         unknown = [m for m in members if m not in known]
         if unknown:
             raise invalid("members", f"unknown residents {unknown}")
@@ -454,8 +437,49 @@ def register_organisation(db, request, now):
     return doc
 
 
-def organisation_view(doc):
-    view = {k: doc.get(k) for k in ("org_id", "kind", "name", "category", "contact_name", "members")}
-    agreement_on = domain.as_date(doc.get("agreement_on"))
-    view["agreement_on"] = agreement_on.isoformat() if agreement_on else None
-    return view
+# --- reads that take more than one query ----------------------------------------------------
+
+def get_grid(db, code):
+    grid = queries.load(db.grids, "code", code, "grid")
+    staff = store.staff_of_grid(db, code)
+    worker = next(({"staff_id": s["staff_id"], "name": s["name"]} for s in staff
+                   if s["role"] == "grid_worker"), None)
+    return {**grid, "grid_worker": worker, "staff": staff}
+
+
+def list_grids(db):
+    workers = store.current_grid_workers(db)
+    return [{**g, "grid_worker": workers.get(g["code"])} for g in db.grids.find().sort("code", 1)]
+
+
+def get_household(db, household_id):
+    household = queries.load(db.households, "household_id", household_id, "household")
+    return {**household, "members": store.members_of(db, [household_id])[household_id]}
+
+
+def list_households(db, params, actor):
+    params["grid_codes"] = domain.scope_grid_codes(actor, params["grid_codes"])
+    flt = {"grid_code": {"$in": params["grid_codes"]}} if params["grid_codes"] is not None else {}
+    found = queries.page(db.households, flt, params, sort=[("household_id", 1)])
+    members = store.members_of(db, [h["household_id"] for h in found["items"]], params["grid_codes"])
+    found["items"] = [{**h, "members": members[h["household_id"]]} for h in found["items"]]
+    return found
+
+
+def find_residents(db, params, actor, today):
+    grid_code = domain.scope_grid_filter(actor, params["grid_code"])
+    return queries.page(db.residents, store.resident_query(params, grid_code, today), params,
+                        sort=[("resident_id", 1)])
+
+
+def list_shareholders(db, params):
+    flt = {k: v for k, v in (("group", params["group"]), ("status", params["status"])) if v}
+    found = queries.page(db.shareholders, flt, params, sort=[("group", 1), ("shareholder_id", 1)])
+    names = store.names_of(db, [d["resident_id"] for d in found["items"]])
+    found["items"] = [{**d, "name": names.get(d["resident_id"])} for d in found["items"]]
+    return found
+
+
+def shareholder_history(db, shareholder_id):
+    queries.load(db.shareholders, "shareholder_id", shareholder_id, "shareholder", {"_id": 1})
+    return list(db.shareholder_history.find({"shareholder_id": shareholder_id}).sort("at", 1))
