@@ -2,8 +2,17 @@
 asks for at scrape time (queues from the RabbitMQ management API, outbox backlog and DLQ depth
 from each service's `health` RPC)."""
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+disable_created_metrics()  # `_created` series double the output and tell an operator nothing
 
 REGISTRY = CollectorRegistry()
 

@@ -18,6 +18,7 @@ from services.gateway import schemas as gs
 TITLE = "Sunshine Cloud (阳光云) API"
 VERSION = "1.0.0"
 ERROR_STATUSES = {400: "Malformed request (not JSON, not an object, bad header)",
+                  429: "Login locked after repeated failures: wait Retry-After seconds",
                   401: "No valid token", 403: "Your role or grid may not do this",
                   404: "Not found, or not yours to see", 409: "Conflicts with the current state",
                   413: f"Body larger than {web.MAX_BODY_BYTES} bytes", 415: "Body is not application/json",
@@ -47,7 +48,7 @@ def _responses(status, answer, csv=False, public=False):
         ok["content"]["text/csv"] = {"schema": {"type": "string"}}
     responses = {str(status): ok}
     for code, text in ERROR_STATUSES.items():
-        if public and code in (401, 403):
+        if public and code == 403:
             continue
         responses[str(code)] = {"description": text, "content": {"application/json": {"schema": "Error"}}}
     return responses
