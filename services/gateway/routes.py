@@ -8,7 +8,8 @@ row, openapi.py documents them, the access matrix test covers them.
 
 Arguments: `payload` (the default) sends path values + query + body as one dict; `arg("x")`
 sends one value positionally; `none` sends nothing. `from_actor` fills fields from the token
-(`{"reporter_resident_id": "resident_id"}`): such a field is never taken from the client.
+(`{"reporter_resident_id": "resident_id"}`): for an account that has that identity, the client's
+value is replaced by the token's (staff may still name a resident, e.g. a hotline report).
 """
 
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
+from services.finance import schemas as fn
 from services.gateway import schemas as gs
 from services.gateway.domain import (
     ALL,
@@ -33,6 +35,7 @@ from services.gateway.domain import (
     ROLES,
     STAFF,
     STREET_OFFICE,
+    VENDOR,
 )
 from services.grid_events import schemas as ge
 from services.notifications import schemas as nt
@@ -368,13 +371,82 @@ NOTIFICATIONS = [
           csv=("id", "event_id", "recipient", "channel", "topic", "status", "grid_code", "created_at")),
 ]
 
+# ---------------------------------------------------------------- finance
+
+BOOKS = {FINANCE_OFFICER: ALL, FINANCE_APPROVER: ALL, COMMUNITY_ADMIN: ALL}
+MAKER = {FINANCE_OFFICER: ALL}
+BalanceQuery = q(account=fields.Str(required=True, validate=validate.Length(min=1, max=80)))
+JournalQuery = q(gs.PageQuery, account=text(80), code=text(64))
+AsOfQuery = q(gs.Export, as_of=fields.Date(load_default=None))
+YearQuery = q(year=fields.Int(required=True, validate=validate.Range(2000, 2100)))
+StatementQuery = q(shareholder_id=text(12), resident_id=text(12))
+ARREARS_COLUMNS = ("invoice_id", "kind", "tenant_id", "open_fen", "due_on", "days_overdue", "bucket")
+
+
+def arrears_rows(result):
+    return result["invoices"]
+
+
+FINANCE = [
+    Route("POST", "/v1/finance/transfers", "finance", "post_transfer", MAKER, "Post a balanced transfer",
+          body=body(fn.PostTransfer), status=201),
+    Route("POST", "/v1/finance/reversals", "finance", "reverse_transfer", MAKER, "Reverse a transfer",
+          body=body(fn.ReverseTransfer), status=201),
+    Route("GET", "/v1/finance/balance", "finance", "account_balance", BOOKS,
+          "An account's balance (fen), e.g. account=community/bank", query=BalanceQuery),
+    Route("GET", "/v1/finance/trial-balance", "finance", "trial_balance", BOOKS, "The trial balance",
+          call=lambda p: ({},)),
+    Route("GET", "/v1/finance/journal", "finance", "journal", BOOKS, "The journal", query=JournalQuery,
+          paged=True, answer=gs.Page),
+    Route("GET", "/v1/finance/journal/verification", "finance", "verify_journal",
+          roles(BOOKS, {OPERATOR: ALL}), "Check the journal's hash chain", call=lambda p: ({},)),
+    Route("GET", "/v1/finance/reconciliation", "finance", "reconcile", roles(BOOKS, {OPERATOR: ALL}),
+          "Reconcile the ledger", call=lambda p: ({},)),
+    Route("POST", "/v1/finance/units", "finance", "register_unit", MAKER, "Register a rentable unit",
+          body=body(fn.RegisterUnit), status=201),
+    Route("POST", "/v1/finance/leases", "finance", "sign_lease", MAKER, "Sign a lease",
+          body=body(fn.SignLease), status=201),
+    Route("POST", "/v1/finance/invoice-runs", "finance", "raise_invoices", MAKER, "Raise a month's invoices",
+          body=body(fn.RaiseInvoices), status=201),
+    Route("POST", "/v1/finance/payments", "finance", "record_payment", MAKER, "Record a payment",
+          body=body(fn.RecordPayment), status=201),
+    Route("GET", "/v1/finance/arrears", "finance", "arrears_report", BOOKS,
+          "Open invoices past due, aged; CSV (one row per invoice) with format=csv", query=AsOfQuery,
+          csv=ARREARS_COLUMNS, rows=arrears_rows),
+    Route("GET", "/v1/finance/payers/<payer>/statement", "finance", "payer_statement",
+          roles(BOOKS, {RESIDENT: OWN, VENDOR: OWN}), "A payer's invoices and payments",
+          owner_param="payer"),
+    Route("POST", "/v1/finance/enterprises", "finance", "register_enterprise", MAKER,
+          "Register a collective enterprise", body=body(fn.RegisterEnterprise), status=201),
+    Route("POST", "/v1/finance/enterprise-income", "finance", "record_enterprise_income", MAKER,
+          "Book an enterprise's income", body=body(fn.RecordEnterpriseIncome), status=201),
+    Route("GET", "/v1/finance/income", "finance", "income_report", BOOKS, "A year's income",
+          query=YearQuery),
+    Route("POST", "/v1/finance/dividend-runs", "finance", "preview_dividends", MAKER,
+          "Preview a dividend run (the maker)", body=body(fn.PreviewDividends), status=201),
+    Route("POST", "/v1/finance/dividend-runs/<run_id>/approve", "finance", "approve_dividends",
+          {FINANCE_APPROVER: ALL}, "Approve a run (the checker, never its maker)"),
+    Route("POST", "/v1/finance/dividend-runs/<run_id>/pay", "finance", "run_dividends",
+          {FINANCE_OFFICER: ALL, FINANCE_APPROVER: ALL}, "Pay an approved run"),
+    Route("GET", "/v1/finance/dividend-runs/<run_id>", "finance", "dividend_run", BOOKS,
+          "A dividend run and its first lines"),
+    Route("GET", "/v1/finance/dividend-statement", "finance", "dividend_statement",
+          {FINANCE_OFFICER: ALL, FINANCE_APPROVER: ALL, RESIDENT: OWN},
+          "Dividends of a shareholder (a resident: their own)", query=StatementQuery,
+          owner_param="resident_id", from_actor={"resident_id": "resident_id"}),
+    Route("POST", "/v1/finance/allowance-runs", "finance", "run_allowances", MAKER,
+          "Pay a month's allowances", body=body(fn.RunAllowances), status=201),
+    Route("POST", "/v1/finance/subsidy-runs", "finance", "run_subsidies", MAKER, "Pay a year's subsidies",
+          body=body(fn.RunSubsidies), status=201),
+]
+
 # ---------------------------------------------------------------- operations
 
-SERVICES = ("registry", "grid_events", "notifications")
+SERVICES = ("registry", "grid_events", "notifications", "finance")
 OPERATIONS = [
     Route("GET", f"/v1/services/{name}/health", name, "health", roles(OFFICE, {OPERATOR: ALL}),
           f"{name}: broker, database, outbox backlog, DLQ depth", call=none, answer=gs.Health)
     for name in SERVICES
 ]
 
-ROUTES = REGISTRY + GRID_EVENTS + NOTIFICATIONS + OPERATIONS
+ROUTES = REGISTRY + GRID_EVENTS + NOTIFICATIONS + FINANCE + OPERATIONS

@@ -75,7 +75,7 @@ class GatewayService:
     def me(self, request):
         web.read_query(request, None)
         _, actor = self._authenticate(request)
-        return {**actor, "role": self.caller.role}
+        return actor
 
     @api("POST", "/v1/accounts")
     def create_account(self, request):

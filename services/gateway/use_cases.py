@@ -172,8 +172,7 @@ def forward(services, route, role, actor, params):
     `role` is the account's own role (the edge policy speaks the gateway's vocabulary); `actor`
     is what the services are told."""
     rule = route.roles.get(role)
-    for name, source in route.from_actor.items():  # identity fields come from the token only
-        params.pop(name, None)
+    for name, source in route.from_actor.items():  # an account that is this person speaks as it
         if actor.get(source):
             params[name] = actor[source]
     grid = params.get(route.grid_param) if route.grid_param else None

@@ -12,6 +12,7 @@ import pytest
 import requests
 from pymongo import MongoClient
 
+from services.finance.service import FinanceService
 from services.gateway import use_cases
 from services.gateway.service import GatewayService
 from services.grid_events.service import GridEventsService
@@ -71,7 +72,7 @@ def gateway_config(config, web_config):
 @pytest.fixture
 def platform(runner_factory, gateway_config):
     runner = runner_factory(gateway_config, GatewayService, RegistryService, GridEventsService,
-                            NotificationsService)
+                            NotificationsService, FinanceService)
     runner.start()
     return runner
 
