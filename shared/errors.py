@@ -74,6 +74,16 @@ class Busy(CommandRefused):
     retriable = True
 
 
+@deserialize_to_instance
+class Unavailable(CommandRefused):
+    """Not carried out because a database or broker could not be reached: send it again (with the
+    same request id, a command that did go through answers with its first result)."""
+
+    code = "unavailable"
+    http_status = 503
+    retriable = True
+
+
 deserialize_to_instance(CommandRefused)
 
 

@@ -31,6 +31,7 @@ class HealthProbe(DependencyProvider):
                 report["outbox_backlog"] = mongo.relay.backlog()
             except Exception as exc:
                 report["database_error"] = repr(exc)
+            report["relay"] = mongo.relay.status()
         try:
             with Connection(self.container.config["AMQP_URI"], connect_timeout=3) as conn:
                 queue = dead_letter_queue(service)(conn.default_channel)
@@ -39,7 +40,8 @@ class HealthProbe(DependencyProvider):
                 report["broker"] = True
         except Exception as exc:
             report["broker_error"] = repr(exc)
-        healthy = report["broker"] and report["database"] and not report["dlq_depth"]
+        relay_failing = (report.get("relay") or {}).get("failures", 0) > 0
+        healthy = report["broker"] and report["database"] and not report["dlq_depth"] and not relay_failing
         report["status"] = "ok" if healthy else "degraded"
         return report
 

@@ -20,6 +20,8 @@ Reads outside a transaction use `self.db.<collection>` directly. The database is
 service (`MONGO_DB_PREFIX` + service name, so tests can isolate runs); indexes are declared in
 code and ensured at start. Inside an event-handler worker the first transaction also records the
 event as processed (unique key) so a redelivered event has no second effect: see handlers.py.
+Inside an RPC worker it records the request, and the last transaction commits with the result,
+so a repeated command gets its first answer: see idempotency.py.
 """
 
 import logging
@@ -39,6 +41,8 @@ from shared import clock
 from shared.context import ACTOR, ensure_correlation_id
 from shared.errors import Busy
 from shared.events import envelope
+from shared.idempotency import INDEXES as REQUEST_INDEXES
+from shared.idempotency import Command
 from shared.outbox import OUTBOX, OutboxRelay, outbox_document
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ KIT_INDEXES = {
         IndexModel("event_id", unique=True, name="event_id"),
     ],
     PROCESSED: [IndexModel("processed_at", expireAfterSeconds=90 * 86400, name="expiry")],
+    **REQUEST_INDEXES,
 }
 
 
@@ -160,10 +165,17 @@ class Database:
         self._provider = provider
         self._worker_ctx = worker_ctx
         self.raw = provider.db
+        request_id = getattr(worker_ctx.data, "request_id", None)  # RPC workers (shared/rpc.py)
+        if request_id and getattr(worker_ctx, "command", None) is None:
+            worker_ctx.command = Command(provider.db, worker_ctx, request_id)
+        self._command = getattr(worker_ctx, "command", None)
 
     def __getattr__(self, collection_name):
         if collection_name.startswith("_"):
             raise AttributeError(collection_name)
+        held = self._command.reads() if self._command is not None else None
+        if held is not None:  # a command's last transaction is still open: read its writes
+            return _SessionBound(self.raw[collection_name], held)
         return self.raw[collection_name]
 
     def run_transaction(self, work, attempts=None):
@@ -181,17 +193,37 @@ class Database:
 
     @contextmanager
     def transaction(self):
-        provider = self._provider
-        with provider.client.start_session() as session:
-            with session.start_transaction(read_concern=ReadConcern("snapshot"),
-                                           write_concern=WriteConcern("majority")):
-                tx = Transaction(provider.db, session, self._worker_ctx, provider.service_name)
-                claimed = self._claim_event(tx)
-                yield tx
+        provider, command = self._provider, self._command
+        if command is not None:
+            command.commit_held()  # an earlier transaction of this command commits first
+        session = provider.client.start_session()
+        try:
+            session.start_transaction(read_concern=ReadConcern("snapshot"),
+                                      write_concern=WriteConcern("majority"))
+            tx = Transaction(provider.db, session, self._worker_ctx, provider.service_name)
+            claimed = self._claim_event(tx)
+            if command is not None:
+                command.claim(tx)
+            yield tx
+        except BaseException:
+            if session.in_transaction:
+                session.abort_transaction()
+            session.end_session()
+            raise
+        if command is not None:  # committed with the command's result by the RPC entrypoint
+            command.hold(session, tx, self._after_commit)
+            return
+        try:
+            session.commit_transaction()
+        finally:
+            session.end_session()
         if claimed:  # committed: later transactions of this worker need not claim again
             self._worker_ctx.event_claimed = True
+        self._after_commit(tx)
+
+    def _after_commit(self, tx):
         if tx.emitted:
-            provider.relay.wake()
+            self._provider.relay.wake()
 
     def _claim_event(self, tx):
         """In an event-handler worker, claim the (event, handler) pair in this transaction.
@@ -221,7 +253,9 @@ class Mongo(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.service_name = self.container.service_name
-        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, connect=False,
+        # journal=True: a write acknowledged outside a transaction is on disk (j: true); commits
+        # are made durable by the server (SecantusDB: --sync-on-commit, see README).
+        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, connect=False, journal=True,
                                   serverSelectionTimeoutMS=int(config.get("MONGO_TIMEOUT_MS", 10000)))
         self.db = self.client[database_name(config, self.service_name)]
         self.relay = OutboxRelay(self.db, config["AMQP_URI"], self.service_name, config)

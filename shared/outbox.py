@@ -9,15 +9,21 @@ dies between commit and publish, the events are still pending and the next relay
 them: delivery is at least once, and consumers are idempotent.
 
 With several instances of a service, a lease in `locks` lets one relay publish at a time, so the
-outbox drains in order and nothing is sent twice by two relays racing.
+outbox drains in order and nothing is sent twice by two relays racing. The lease is short and
+renewed on every round (a peer takes over within about `OUTBOX_LEASE_SECONDS` after a kill -9)
+and released on a graceful stop (at once).
+
+The relay never dies: a broker or database error is logged, reported by `health()` (`relay`),
+and retried with a growing pause; the events wait in the outbox meanwhile.
 """
 
 import logging
+import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import eventlet
+from kombu.exceptions import OperationalError
 from nameko.events import get_event_exchange
 from pymongo import DeleteOne, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -56,7 +62,13 @@ class OutboxRelay:
         self.exchange = get_event_exchange(service_name, config)
         self.batch_size = int(config.get("OUTBOX_BATCH", 200))
         self.poll_interval = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
-        self.lease = timedelta(seconds=float(config.get("OUTBOX_LEASE_SECONDS", 15)))
+        self.lease = timedelta(seconds=float(config.get("OUTBOX_LEASE_SECONDS", 1.5)))
+        # the holder renews (and polls) this often, and a peer waiting for the lease looks as often
+        self.lease_check = min(self.poll_interval, self.lease.total_seconds() / 3)
+        self.max_pause = float(config.get("OUTBOX_MAX_PAUSE_SECONDS", 5.0))
+        self.failures = 0
+        self.last_error = None
+        self.holds_lease = False
         self.owner = uuid.uuid4().hex
         self._wakeup = threading.Event()
         self._running = False
@@ -82,14 +94,44 @@ class OutboxRelay:
     def _run(self):
         while self._running:
             try:
-                sent = self.relay_once() if self._hold_lease() else 0
-            except (PyMongoError, PublishFailed, OSError) as exc:
-                log.warning("outbox relay of %s failed, will retry: %r", self.service_name, exc)
-                sent = 0
-                eventlet.sleep(self.poll_interval)
+                self.holds_lease = self._hold_lease()
+                sent = self.relay_once() if self.holds_lease else 0
+                self._recovered()
+            except Exception as exc:  # noqa: BLE001 -- broker/db down: never let the thread die
+                self._failed(exc)
+                continue
             if not sent:
-                self._wakeup.wait(self.poll_interval)
+                self._wakeup.wait(self.lease_check)
                 self._wakeup.clear()
+
+    def _failed(self, exc):
+        self.failures += 1
+        self.last_error = repr(exc)
+        self.holds_lease = False
+        pause = min(self.max_pause, 0.2 * 2 ** min(self.failures, 8)) * random.uniform(0.8, 1.2)
+        level = logging.WARNING if self.failures in (1, 10) or self.failures % 50 == 0 else logging.DEBUG
+        log.log(level, "outbox relay of %s failed (%d in a row), retrying in %.1f s: %r",
+                self.service_name, self.failures, pause, exc)
+        if not isinstance(exc, (PyMongoError, PublishFailed, OSError, OperationalError)):
+            log.error("unexpected relay failure", exc_info=exc)
+        self.publisher.close()
+        self._wakeup.wait(pause)  # a stop() ends the pause at once
+        self._wakeup.clear()
+
+    def _recovered(self):
+        if self.failures:
+            log.warning("outbox relay of %s works again after %d failure(s)", self.service_name,
+                        self.failures)
+        self.failures = 0
+        self.last_error = None
+
+    def status(self):
+        """What `health()` reports about the relay."""
+        state = {"running": bool(self._running), "holds_lease": self.holds_lease,
+                 "failures": self.failures}
+        if self.last_error:
+            state["last_error"] = self.last_error
+        return state
 
     def relay_once(self):
         """Publish one batch of pending events in order; return how many were sent."""

@@ -5,12 +5,18 @@
 - `CommandRefused` subclasses travel as they are and come back as the same class;
 - a call with the wrong arguments (nameko's `IncorrectSignature`) or a request body over
   `RPC_MAX_PAYLOAD_BYTES` (default 1 MiB) is refused as `InvalidInput` before any worker runs.
+- an unreachable database becomes `Unavailable` (retriable).
 These are expected outcomes, logged in one INFO line without a trace; anything else is a bug and
 logged as one.
 
 It is also where the service's access policy (shared/access.py) is enforced: a service whose class
 has a `policy` must give every RPC a row (checked at start), and a call the row refuses is answered
 `Forbidden` before any worker runs.
+
+Every call is a command the kit makes idempotent (shared/idempotency.py): its request id is the
+caller's `request_id` context key or the message's correlation id. A reply that cannot be
+published (the broker went away) does not kill the service: the request is requeued, and its
+repeat is answered from the stored result.
 """
 
 import logging
@@ -19,15 +25,16 @@ import time
 from marshmallow import ValidationError
 from nameko.exceptions import IncorrectSignature
 from nameko.rpc import Rpc as NamekoRpc
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from shared.context import ACTOR, CORRELATION_ID
-from shared.errors import CommandRefused, Conflict, InvalidInput
+from shared.errors import CommandRefused, Conflict, InvalidInput, Unavailable
+from shared.idempotency import REQUEST_ID, AlreadyRequested, ContextData
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
-EXPECTED = (CommandRefused, ValidationError, DuplicateKeyError)
+EXPECTED = (CommandRefused, ValidationError, DuplicateKeyError, ConnectionFailure, AlreadyRequested)
 
 
 class _ExpectedRefusalsAreNotErrors(logging.Filter):
@@ -48,6 +55,11 @@ def structured(exc):
     if isinstance(exc, DuplicateKeyError):
         key = list((exc.details or {}).get("keyValue", {}) or {"record": None})
         return Conflict("already exists", {field: ["already exists"] for field in key})
+    if isinstance(exc, ConnectionFailure):
+        return Unavailable("the database is unavailable; send it again")
+    if isinstance(exc, AlreadyRequested):
+        return Conflict("this request is being carried out", {REQUEST_ID: ["in progress"]},
+                        code="in_progress")
     return exc
 
 
@@ -91,17 +103,36 @@ class Rpc(NamekoRpc):
             raise InvalidInput(f"{self.method_name} takes other arguments",
                                {"payload": [str(exc)[:200]]}) from None
 
+    def unpack_message_headers(self, message):
+        data = ContextData(super().unpack_message_headers(message))
+        data.request_id = data.pop(REQUEST_ID, None) or f"amqp:{message.properties.get('correlation_id')}"
+        return data
+
     def handle_result(self, message, worker_ctx, result, exc_info):
-        outcome = "ok"
         if exc_info is not None:
             exc = structured(exc_info[1])
             exc_info = (type(exc), exc, exc_info[2])
+        command = getattr(worker_ctx, "command", None)
+        if command is not None:  # commit with the result, or answer a repeat with the first one
+            result, exc_info = command.finish(result, exc_info)
+        outcome = "ok"
+        if exc_info is not None:
+            exc = exc_info[1]
             outcome = exc.code if isinstance(exc, CommandRefused) else f"error {type(exc).__name__}"
         elapsed = (time.perf_counter() - getattr(message, "received_at", time.perf_counter())) * 1000
         log.info("rpc %s.%s %s in %.1f ms", self.container.service_name, self.method_name, outcome, elapsed,
                  extra={"correlation_id": worker_ctx.data.get(CORRELATION_ID),
                         "service": self.container.service_name})
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except Exception as exc:  # noqa: BLE001 -- the broker went away: requeue, never die
+            log.warning("could not reply to %s.%s (%r): requeued", self.container.service_name,
+                        self.method_name, exc)
+            try:
+                self.rpc_consumer.queue_consumer.requeue_message(message)
+            except Exception:  # noqa: BLE001 -- the connection is gone: the broker requeues it
+                log.debug("requeue failed", exc_info=True)
+            return result, exc_info
 
 
 rpc = Rpc.decorator

@@ -1,0 +1,173 @@
+"""Idempotent commands: an RPC repeated with the same request id returns its first result.
+
+The id is the caller's (`request_id` in nameko context data; the gateway passes the HTTP
+`Idempotency-Key` there) or, without one, the AMQP correlation id of the request message, so a
+broker redelivery of the same message is recognised. It is scoped by actor.
+
+The first transaction a command opens records `{_id: key, digest, state: running}` in the
+service's `requests` collection. The command's last transaction is not committed when its block
+ends: it stays open until the method has returned, and the kit commits it together with the
+result (`state: done`). So the effect and the answer are committed at once: after a crash
+between commit and reply, the redelivered or repeated request finds the result and gets it
+back, whatever the method would say if it ran again ("already registered"). Meanwhile the
+method's reads go through that open transaction, so it sees its own writes; opening another
+transaction commits the held one first (a command of several transactions, such as a bulk
+import, is recorded as done only with its last one).
+
+A repeat is detected where it matters: its first transaction finds the record (`AlreadyRequested`),
+or it is refused by the state the first run left; in both cases the stored answer replaces the
+outcome. The same id with another body is refused (`Conflict`). Workers that never open a
+transaction (queries) store nothing. Records expire after `REQUEST_RETENTION_DAYS`.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+import eventlet
+import kombu.serialization
+from nameko.exceptions import deserialize, serialize
+from pymongo import IndexModel
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from shared import clock
+from shared.errors import Conflict, Unavailable
+
+log = logging.getLogger(__name__)
+
+REQUESTS = "requests"
+REQUEST_ID = "request_id"
+RUNNING, DONE = "running", "done"
+REQUEST_RETENTION_DAYS = 7
+# A repeat arriving while the first run is still going waits this long for its answer.
+WAIT_FOR_FIRST_RUN_SECONDS = 5.0
+# A record left `running` this long was interrupted part way (a crash inside a bulk command).
+INTERRUPTED_AFTER = timedelta(seconds=60)
+
+INDEXES = {REQUESTS: [IndexModel("at", expireAfterSeconds=REQUEST_RETENTION_DAYS * 86400, name="expiry")]}
+
+
+class AlreadyRequested(Exception):
+    """This command's request id is already recorded: it ran (or runs) elsewhere."""
+
+
+class ContextData(dict):
+    """nameko context data that also carries the request id, without passing it on: nameko
+    copies context data (a plain dict copy) into every call a worker makes, and the id of this
+    request must not become the id of those."""
+
+    request_id = None
+
+
+def digest(method_name, args, kwargs):
+    body = json.dumps([method_name, args, kwargs], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class Command:
+    """The idempotency record of one RPC worker (`worker_ctx.command`)."""
+
+    def __init__(self, db, worker_ctx, request_id):
+        actor = worker_ctx.data.get("actor") or {}
+        self.db = db
+        self.key = f"{actor.get('id') or '-'}:{request_id}"
+        self.method = worker_ctx.entrypoint.method_name
+        self.digest = digest(self.method, worker_ctx.args, worker_ctx.kwargs)
+        self.claimed = False
+        self.held = None  # (session, tx, after_commit) of the last transaction, still open
+
+    # --- inside the unit of work -----------------------------------------------------------
+
+    def claim(self, tx):
+        """In the command's first transaction: record the request, or find it already there."""
+        if self.claimed:
+            return
+        if tx.requests.find_one({"_id": self.key}, {"_id": 1}) is not None:
+            raise AlreadyRequested(self.key)
+        try:
+            tx.requests.insert_one({"_id": self.key, "method": self.method, "digest": self.digest,
+                                    "state": RUNNING, "at": clock.now()})
+        except DuplicateKeyError:
+            raise AlreadyRequested(self.key) from None
+
+    def hold(self, session, tx, after_commit):
+        """Keep the transaction open until the result is known (see the module's docstring)."""
+        self.claimed = True
+        self.held = (session, tx, after_commit)
+
+    def commit_held(self):
+        """Another transaction opens: the held one commits now, without the result."""
+        if self.held is not None:
+            session, tx, after_commit = self.held
+            self.held = None
+            _commit(session)
+            after_commit(tx)
+
+    def reads(self):
+        """The session the method's reads go through while a transaction is held, else None."""
+        return self.held[0] if self.held is not None else None
+
+    # --- when the method has returned --------------------------------------------------------
+
+    def finish(self, result, exc_info):
+        """Commit the held transaction with the outcome, or replace the outcome of a repeat by
+        the stored one. Returns `(result, exc_info)` for the reply."""
+        try:
+            if self.held is not None:
+                session, tx, after_commit = self.held
+                self.held = None
+                tx.requests.update_one({"_id": self.key}, {"$set": self._outcome(result, exc_info)})
+                _commit(session)
+                after_commit(tx)
+            elif self.claimed and exc_info is not None:  # failed after an earlier commit
+                self.db[REQUESTS].update_one({"_id": self.key}, {"$set": self._outcome(None, exc_info)})
+            elif exc_info is not None:
+                return self._stored(exc_info)
+            return result, exc_info
+        except (ConnectionFailure, PyMongoError) as exc:
+            log.warning("command %s not committed: %r", self.key, exc)
+            return None, _as_exc_info(Unavailable("not carried out: the database is unavailable; "
+                                                  "send it again"))
+
+    def _outcome(self, result, exc_info):
+        if exc_info is None:
+            _, _, data = kombu.serialization.dumps(result, "json")
+            return {"state": DONE, "result": data}
+        return {"state": DONE, "error": serialize(exc_info[1])}
+
+    def _stored(self, exc_info):
+        """The outcome of an earlier run of this request, if there is one; else `exc_info`."""
+        deadline = eventlet.hubs.get_hub().clock() + WAIT_FOR_FIRST_RUN_SECONDS
+        while True:
+            record = self.db[REQUESTS].find_one({"_id": self.key})
+            if record is None:
+                return None, exc_info
+            if record["digest"] != self.digest:
+                return None, _as_exc_info(Conflict(
+                    "this request id was used for another command", {REQUEST_ID: ["already used"]}))
+            if record["state"] == DONE:
+                log.info("repeated request %s: answered with its first result", self.key)
+                if "error" in record:
+                    return None, _as_exc_info(deserialize(record["error"]))
+                return json.loads(record["result"]), None
+            if clock.now() - record["at"] > INTERRUPTED_AFTER:
+                return None, _as_exc_info(Conflict(
+                    "this request was interrupted part way; check what it did before sending "
+                    "another", {REQUEST_ID: ["interrupted"]}, code="interrupted"))
+            if eventlet.hubs.get_hub().clock() > deadline:
+                return None, _as_exc_info(Conflict(
+                    "this request is still being carried out; send it again later",
+                    {REQUEST_ID: ["in progress"]}, code="in_progress"))
+            eventlet.sleep(0.05)
+
+
+def _commit(session):
+    try:
+        session.commit_transaction()  # pymongo retries an unknown commit result once itself
+    finally:
+        session.end_session()
+
+
+def _as_exc_info(exc):
+    return type(exc), exc, None
