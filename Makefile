@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: run stop test unit lint bench queues dlq replay logs docs venv infra infra-down compose-check clean
+.PHONY: run stop test unit lint faults bench queues dlq replay logs docs venv infra infra-down compose-check clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -37,6 +37,9 @@ lint: venv
 
 docs: venv           ## regenerate docs/events.md from the event catalogue
 	@$(PY) -m shared.events.docs > docs/events.md
+
+faults: venv         ## the long fault suite: private broker node + database, kills, outages, a table
+	@$(PY) -m tests.faults.suite $(if $(COMMANDS),--commands $(COMMANDS))
 
 bench: venv          ## repeatable measurements, printed as tables (each on a private database server)
 	@deploy/local/infra.sh up rabbitmq

@@ -15,14 +15,16 @@ from pathlib import Path
 from pymongo import MongoClient
 
 
-def private_server(tag):
-    """Start a SecantusDB on a free loopback port; return (mongo_uri, stop)."""
+def private_server(tag, *options):
+    """Start a SecantusDB on a free loopback port (with extra command-line `options`, such as
+    `--sync-on-commit`); return (mongo_uri, stop)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     storage = tempfile.mkdtemp(prefix=f"bench-{tag}-db-")
     server = subprocess.Popen([str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1",
-                               "--port", str(port), "--storage-path", storage, "--log-level", "WARNING"],
+                               "--port", str(port), "--storage-path", storage, "--log-level", "WARNING",
+                               *options],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
     client = MongoClient(uri, serverSelectionTimeoutMS=30000)

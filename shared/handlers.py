@@ -123,6 +123,16 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        try:
+            self._settle(message, worker_ctx, exc_info)
+        except Exception as exc:  # noqa: BLE001 -- the broker went away while settling
+            # The message is unacked on a connection that is gone: the broker delivers it again,
+            # and the claim makes that a duplicate. Raising here would kill the whole service.
+            log.warning("could not settle a message of %s (%r): it will be redelivered",
+                        self.queue.name, exc)
+        return result, exc_info
+
+    def _settle(self, message, worker_ctx, exc_info):
         event = worker_ctx.args[0]
         trace = {"correlation_id": event.correlation_id, "event_type": event.type,
                  "event_id": event.event_id, "service": self.container.service_name}
@@ -136,7 +146,6 @@ class ReliableEventHandler(EventHandler):
             pass  # a fresh worker now owns the message
         else:
             self._settle_failure(message, exc_info[1], retry=True)
-        return result, exc_info
 
     def _rerun(self, message, worker_ctx):
         reruns = getattr(message, "in_place_reruns", 0)

@@ -70,7 +70,9 @@ mongo_up() {
   fi
   log "starting SecantusDB (MongoDB-compatible) on $MONGO_HOST:$MONGO_PORT"
   mkdir -p "$RUN/mongo-data"
-  nohup "$VENV/bin/secantusd-py" --host $MONGO_HOST --port "$MONGO_PORT" \
+  # --sync-on-commit: a commit is on disk before it is acknowledged, so a kill -9 of the server
+  # loses no acknowledged write (without it, recent commits wait in WiredTiger's log buffer).
+  nohup "$VENV/bin/secantusd-py" --host $MONGO_HOST --port "$MONGO_PORT" --sync-on-commit \
     --storage-path "$RUN/mongo-data" --log-level WARNING >"$RUN/mongo.log" 2>&1 &
   echo $! >"$RUN/mongo.pid"
   wait_port $MONGO_HOST "$MONGO_PORT" 60 SecantusDB

@@ -42,16 +42,22 @@ def wait_for(predicate, timeout, what):
 
 
 class PrivateBroker:
-    """RabbitMQ node faults@localhost on 5673 (dist 25673), its files under `base`."""
+    """A RabbitMQ node of its own, its files under `base`: faults@localhost on 5673 (dist 25673)
+    for `make faults`; `fixed_ports=False` picks a node name and free ports, so that parallel
+    `make test` runs do not collide."""
 
-    uri = f"pyamqp://guest:guest@127.0.0.1:{AMQP_PORT}/"
-
-    def __init__(self, base):
+    def __init__(self, base, fixed_ports=True):
         self.base = Path(base)
+        if fixed_ports:
+            self.node, self.port, self.dist_port, self.mgmt_port = NODE, AMQP_PORT, DIST_PORT, MGMT_PORT
+        else:
+            self.node = f"faults{os.getpid()}@localhost"
+            self.port, self.dist_port, self.mgmt_port = free_port(), free_port(), free_port()
+        self.uri = f"pyamqp://guest:guest@127.0.0.1:{self.port}/"
         self.env = {
             **os.environ,
-            "RABBITMQ_NODENAME": NODE, "RABBITMQ_NODE_PORT": str(AMQP_PORT),
-            "RABBITMQ_DIST_PORT": str(DIST_PORT),
+            "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
             "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"), "RABBITMQ_LOG_BASE": str(self.base / "log"),
             "RABBITMQ_PID_FILE": str(self.base / "rabbit.pid"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
@@ -59,17 +65,17 @@ class PrivateBroker:
         }
 
     def ctl(self, *args, timeout=60):
-        subprocess.run(["rabbitmqctl", "-q", "-n", NODE, *args], env=self.env, check=True,
+        subprocess.run(["rabbitmqctl", "-q", "-n", self.node, *args], env=self.env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout)
 
     def start(self):
-        if port_open(AMQP_PORT):
-            raise RuntimeError(f"port {AMQP_PORT} is taken: is another fault run going on?")
+        if port_open(self.port):
+            raise RuntimeError(f"port {self.port} is taken: is another fault run going on?")
         self.base.mkdir(parents=True, exist_ok=True)
         (self.base / "enabled_plugins").write_text("[].\n")  # no management: faster, not needed
         (self.base / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{AMQP_PORT}\nloopback_users = none\n"
-            f"management.tcp.port = {MGMT_PORT}\nmanagement.tcp.ip = 127.0.0.1\n")
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+            f"management.tcp.port = {self.mgmt_port}\nmanagement.tcp.ip = 127.0.0.1\n")
         if os.geteuid() == 0:  # Debian's scripts run the node as the `rabbitmq` user
             for path in (self.base, *self.base.iterdir()):
                 shutil.chown(path, "rabbitmq", "rabbitmq")

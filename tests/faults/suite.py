@@ -56,10 +56,10 @@ RETRYABLE_CODES = {"unavailable", "in_progress", "busy"}
 # --- the platform under test ---------------------------------------------------------------
 
 class Platform:
-    def __init__(self, base, outage):
+    def __init__(self, base, outage, fixed_ports=True):
         self.base = base
         self.outage = outage
-        self.broker = PrivateBroker(os.path.join(base, "rabbit"))
+        self.broker = PrivateBroker(os.path.join(base, "rabbit"), fixed_ports)
         self.database = PrivateDatabase(os.path.join(base, "db"))
         self.processes = []
         self.manual_restarts = 0
@@ -95,21 +95,25 @@ class Platform:
         wait_for(lambda: all(self.consumers(q) >= n for q, n in expected.items()), timeout,
                  f"service instances to consume ({expected})")
 
-    def check_unattended(self):
-        """Restart what died by itself or stopped consuming: each is a manual restart needed."""
+    def check_unattended(self, grace=60):
+        """Count what needs a hand: a process that died by itself, or one that lives but has not
+        consumed again within `grace` seconds. Restart those (and what a fault left down)."""
         for process in self.processes:
             if not process.alive() and not process.killed_by_us:
                 print(f"  !! {process.name} exited by itself (code {process.process.returncode})")
                 self.manual_restarts += 1
                 process.start()
-        for queue, service in ((RPC_QUEUE, "registry"), (EVENT_QUEUE, "notifications")):
-            live = [p for p in self.instances(service) if p.alive()]
-            if self.consumers(queue) < len(live):
-                print(f"  !! {queue}: fewer consumers than live {service} instances")
-                self.manual_restarts += 1
-                for process in live:
-                    process.stop()
-                    process.start()
+        try:
+            self.wait_ready(grace)
+        except RuntimeError:
+            for queue, service in ((RPC_QUEUE, "registry"), (EVENT_QUEUE, "notifications")):
+                live = [p for p in self.instances(service) if p.alive()]
+                if self.consumers(queue) < len(live):
+                    print(f"  !! {queue}: fewer consumers than live {service} instances")
+                    self.manual_restarts += 1
+                    for process in live:
+                        process.stop()
+                        process.start()
         for process in self.processes:  # the supervisor brings back what a fault left down
             if not process.alive():
                 process.start()
@@ -210,18 +214,18 @@ _serial = itertools.count(1)
 
 
 def id_number(serial):
-    born = date(1960, 1, 1) + timedelta(days=serial // 400)
+    born = date(1985, 1, 1) + timedelta(days=serial // 400)  # adults, not elderly (no home visits)
     base = f"110102{born:%Y%m%d}{serial % 400 * 2 + 1:03d}"
     return base + ric.calc_check_digit(base + "0")
 
 
-def make_commands(tag, household_id, count):
+def make_commands(tag, household_ids, count):
     commands = []
     for index in range(count):
         serial = next(_serial)
         commands.append(Command(index, f"{tag}-{index}", {
-            "name": f"测试{serial}", "id_number": id_number(serial), "household_id": household_id,
-            "residence_type": "registered"}))
+            "name": f"测试{serial}", "id_number": id_number(serial),
+            "household_id": household_ids[index % len(household_ids)], "residence_type": "registered"}))
     return commands
 
 
@@ -300,8 +304,8 @@ def watch_deliveries(platform, commands, stop):
         eventlet.sleep(0.1)
 
 
-def run_fault(platform, name, inject, household_id, count, settle):
-    commands = make_commands(f"{name.split()[0]}-{int(time.time())}", household_id, count)
+def run_fault(platform, name, inject, household_ids, count, settle):
+    commands = make_commands(f"{name.split()[0]}-{int(time.time())}", household_ids, count)
     result = Result(name, sent=count)
     deadline = time.monotonic() + settle + 60
     stop = eventlet.event.Event()
@@ -367,15 +371,14 @@ def run_fault(platform, name, inject, household_id, count, settle):
 
 # --- the run ---------------------------------------------------------------------------------
 
-def setup_community(platform):
+def setup_community(platform, households=20):
     caller = Caller(platform.broker.uri)
     try:
         caller.call("define_grid", {"code": "G9", "name": "故障网格", "buildings": ["B90"]}, "setup-grid")
-        household = caller.call("register_household", {"building": "B90", "room": "101", "kind": "owner"},
-                                "setup-household")
+        return [caller.call("register_household", {"building": "B90", "room": str(100 + n), "kind": "owner"},
+                            f"setup-household-{n}")["household_id"] for n in range(households)]
     finally:
         caller.close()
-    return household["household_id"]
 
 
 def measure_takeover(platform):
@@ -412,21 +415,21 @@ def print_table(results):
         print(line.format(*row))
 
 
-def run(commands=1000, outage=10.0, settle=90.0, faults=None, keep=False):
+def run(commands=1000, outage=10.0, settle=90.0, faults=None, keep=False, fixed_ports=True):
     base = tempfile.mkdtemp(prefix="sunshine-faults-")
     os.chmod(base, 0o755)  # the broker runs as its own user
-    platform = Platform(base, outage)
+    platform = Platform(base, outage, fixed_ports)
     results = []
     started = time.monotonic()
     try:
         platform.start()
         print(f"[faults] private broker {platform.broker.uri}, database {platform.database.uri}, "
               f"2 x registry + 2 x notifications ({time.monotonic() - started:.0f} s to start)")
-        household_id = setup_community(platform)
+        household_ids = setup_community(platform)
         for name, inject in FAULTS:
             if faults and name not in faults:
                 continue
-            result = run_fault(platform, name, inject, household_id, commands, settle)
+            result = run_fault(platform, name, inject, household_ids, commands, settle)
             results.append(result)
             print(f"[faults] {name}: {'ok' if result.ok else 'FAILED'}; " + "; ".join(result.notes))
         takeover = measure_takeover(platform)
