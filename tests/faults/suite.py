@@ -353,7 +353,12 @@ def run_fault(platform, name, inject, household_ids, count, settle):
     not_persisted = [c for c in acked if c.payload["id_number"] not in by_number]
     not_delivered = [r for r in resident_ids if r not in delivered]
     result.lost = len(not_persisted) + len(not_delivered)
-    refused = [c for c in commands if c.outcome.startswith("refused")]
+    # a command refused for clashing with what it did itself was carried out twice; any other
+    # refusal is a bug of the suite or the service, and counts as unanswered
+    refused = [c for c in commands if c.outcome.startswith("refused: conflict")]
+    result.unanswered += sum(c.outcome.startswith("refused") for c in commands) - len(refused)
+    for c in [c for c in commands if c.outcome.startswith("refused") and c not in refused][:3]:
+        result.notes.append(f"{c.request_id}: {c.outcome}")
     result.twice = (len(refused) + sum(len(ids) - 1 for ids in by_number.values())
                     + sum(len(events) - 1 for events in welcomes.values()))
     for c in refused[:3]:
