@@ -1,0 +1,216 @@
+"""Stalls (摊位): the market's layout, applications, the seeded lottery, renewals, direct
+allocations and releases."""
+
+import uuid
+
+from services.market import domain, store
+from services.market.use_cases.common import once
+from shared.errors import Conflict
+
+
+def lay_out(db, stalls):
+    """Create the stalls that do not exist yet (the demo's 350; later layouts add to it)."""
+    existing = {d["_id"] for d in db.stalls.find({}, {"_id": 1})}
+    new = [
+        {
+            **s,
+            "_id": domain.stall_id(s["zone"], s["number"]),
+            "status": domain.VACANT,
+            "vendor_id": None,
+            "term_start": None,
+            "term_end": None,
+        }
+        for s in stalls
+        if domain.stall_id(s["zone"], s["number"]) not in existing
+    ]
+    if new:
+        with db.transaction() as tx:
+            tx.stalls.insert_many(new)
+    return len(new)
+
+
+def apply_for_stall(db, request, grant, now):
+    grant.check(owners=request["vendor_id"], what="vendor_id", ref=request["vendor_id"])
+    today = domain.local_date(now)
+
+    def work(tx):
+        vendor = store.load(tx, "vendors", request["vendor_id"])
+        refusals = domain.application_refusals(
+            vendor, request["kind"], today, vendor["arrears_fen"], store.holds_stall(tx, vendor["_id"])
+        )
+        if refusals:
+            raise Conflict("not eligible for a stall", {"vendor_id": refusals})
+        if tx.applications.find_one({"vendor_id": vendor["_id"], "status": "waiting"}):
+            raise Conflict(
+                "already on the waiting list", {"vendor_id": ["one waiting application at a time"]}
+            )
+        application = {
+            "_id": f"APP-{uuid.uuid4().hex[:12].upper()}",
+            "vendor_id": vendor["_id"],
+            "kind": request["kind"],
+            "zone": request.get("zone"),
+            "status": "waiting",
+            "applied_at": now,
+        }
+        tx.applications.insert_one(application)
+        return {
+            "application_id": application["_id"],
+            "vendor_id": vendor["_id"],
+            "kind": request["kind"],
+            "zone": request.get("zone"),
+            "status": "waiting",
+        }
+
+    return once(db, "apply_for_stall", request, work, now)
+
+
+def allocate_stall(db, request, settings, now):
+    mode = request["mode"]
+    work = {"lottery": _lottery, "renewal": _renewal, "direct": _direct}[mode]
+    return once(db, "allocate_stall", request, lambda tx: work(tx, request, settings, now), now)
+
+
+def _allocate(tx, stall, vendor_id, request, mode, lottery_id=None):
+    term = {"term_start": request["term_start"].isoformat(), "term_end": request["term_end"].isoformat()}
+    tx.stalls.update_one(
+        {"_id": stall["_id"]}, {"$set": {"status": domain.ALLOCATED, "vendor_id": vendor_id, **term}}
+    )
+    tx.vendors.update_one({"_id": vendor_id}, {"$set": {"stall_id": stall["_id"]}})
+    tx.emit(
+        "market.stall_allocated",
+        {
+            "stall_id": stall["_id"],
+            "zone": stall["zone"],
+            "kind": stall["kind"],
+            "vendor_id": vendor_id,
+            "resident_id": tx.vendors.find_one({"_id": vendor_id}, {"resident_id": 1}).get(
+                "resident_id"
+            ),
+            "term_start": request["term_start"],
+            "term_end": request["term_end"],
+            "mode": mode,
+            "lottery_id": lottery_id,
+        },
+    )
+    return {"stall_id": stall["_id"], "vendor_id": vendor_id, **term, "mode": mode}
+
+
+def _lottery(tx, request, settings, now):
+    """Draw the vacant stalls of a kind among eligible waiting applicants. The record keeps the
+    seed, every applicant considered, why anyone was excluded, and the outcome: anyone can rerun
+    `domain.lottery(seed, stalls, eligible)` and get the same draw."""
+    today = domain.local_date(now)
+    kind, zone = request["kind"], request.get("zone")
+    stalls = store.vacant_stalls(tx, kind, zone)
+    applications = store.waiting_applications(tx, kind, zone)
+    vendors = store.vendors_by_id(tx, {a["vendor_id"] for a in applications})
+    eligible, excluded = [], {}
+    for application in applications:
+        vendor = vendors[application["vendor_id"]]
+        reasons = domain.application_refusals(
+            vendor, kind, today, vendor["arrears_fen"], bool(vendor.get("stall_id"))
+        )
+        if reasons:
+            excluded[application["_id"]] = reasons
+        else:
+            eligible.append((application["_id"], vendor["_id"]))
+    assignments, waiting = domain.lottery(request["seed"], stalls, eligible)
+    lottery_id = f"LOT-{uuid.uuid4().hex[:12].upper()}"
+    by_id = {s["_id"]: s for s in tx.stalls.find({"_id": {"$in": stalls}})}
+    allocated = []
+    for stall_id, application_id, vendor_id in assignments:
+        allocated.append(_allocate(tx, by_id[stall_id], vendor_id, request, "lottery", lottery_id))
+        tx.applications.update_one(
+            {"_id": application_id}, {"$set": {"status": "allocated", "stall_id": stall_id}}
+        )
+    if excluded:
+        tx.applications.update_many({"_id": {"$in": list(excluded)}}, {"$set": {"status": "excluded"}})
+    record = {
+        "_id": lottery_id,
+        "seed": request["seed"],
+        "kind": kind,
+        "zone": zone,
+        "drawn_at": now,
+        "stalls": sorted(stalls),
+        "eligible": [list(e) for e in sorted(eligible)],
+        "excluded": excluded,
+        "assignments": [list(a) for a in assignments],
+        "waiting": waiting,
+    }
+    tx.lotteries.insert_one(record)
+    return {
+        "lottery_id": lottery_id,
+        "seed": request["seed"],
+        "stalls": record["stalls"],
+        "eligible": record["eligible"],
+        "excluded": excluded,
+        "allocated": allocated,
+        "waiting": waiting,
+    }
+
+
+def _renewal(tx, request, settings, now):
+    stall = store.load(tx, "stalls", request["stall_id"])
+    if stall["status"] != domain.ALLOCATED:
+        raise Conflict("a vacant stall is not renewed", {"stall_id": ["vacant"]})
+    vendor = store.load(tx, "vendors", stall["vendor_id"])
+    book = domain.rule_book_in_force(store.rule_books(tx), domain.local_date(now))
+    if book is None:
+        raise Conflict("no rule book in force", {"stall_id": ["adopt a rule book first"]})
+    domain.check_renewal(
+        vendor, stall, vendor["arrears_fen"], domain.thresholds_of(book), domain.local_date(now)
+    )
+    return _allocate(tx, stall, vendor["_id"], request, "renewal")
+
+
+def _direct(tx, request, settings, now):
+    stall = store.load(tx, "stalls", request["stall_id"])
+    if stall["status"] != domain.VACANT:
+        raise Conflict("the stall is taken", {"stall_id": [f"held by {stall['vendor_id']}"]})
+    vendor = store.load(tx, "vendors", request["vendor_id"])
+    refusals = domain.application_refusals(
+        vendor,
+        stall["kind"],
+        domain.local_date(now),
+        vendor["arrears_fen"],
+        bool(vendor.get("stall_id")),
+    )
+    if refusals:
+        raise Conflict("not eligible for a stall", {"vendor_id": refusals})
+    return _allocate(tx, stall, vendor["_id"], request, "direct")
+
+
+def release(tx, stall, reason):
+    """Vacate `stall` (inside a transaction) and say so."""
+    tx.stalls.update_one(
+        {"_id": stall["_id"]},
+        {"$set": {"status": domain.VACANT, "vendor_id": None, "term_start": None, "term_end": None}},
+    )
+    tx.vendors.update_one({"_id": stall["vendor_id"]}, {"$set": {"stall_id": None}})
+    vendor = tx.vendors.find_one({"_id": stall["vendor_id"]}, {"resident_id": 1})
+    tx.emit(
+        "market.stall_released",
+        {
+            "stall_id": stall["_id"],
+            "vendor_id": stall["vendor_id"],
+            "resident_id": vendor.get("resident_id"),
+            "reason": reason,
+        },
+    )
+
+
+def release_stall(db, request, grant, now):
+    def work(tx):
+        stall = store.load(tx, "stalls", request["stall_id"])
+        grant.check(owners=stall.get("vendor_id") or (), what="stall_id", ref=request["stall_id"])
+        if stall["status"] != domain.ALLOCATED:
+            raise Conflict("the stall is vacant", {"stall_id": ["vacant"]})
+        release(tx, stall, request["reason"])
+        return {"stall_id": stall["_id"], "vendor_id": stall["vendor_id"], "status": domain.VACANT}
+
+    return once(db, "release_stall", request, work, now)
+
+
+def list_stalls(db, params):
+    query = {k: params[k] for k in ("zone", "kind", "status") if params.get(k)}
+    return store.page(db, "stalls", query, params, [("_id", 1)])
