@@ -7,11 +7,12 @@ floats, no numeric strings); unknown fields are refused.
 """
 
 import re
-import unicodedata
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_dump, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
+from shared import fields as fields_kit
 from shared.events.market import LICENCE_DOCUMENTS, STALL_KINDS, VIOLATION_TYPES
+from shared.fields import Strict, Text
 
 # --- field shapes ---------------------------------------------------------------------------
 
@@ -25,46 +26,25 @@ ID_SHAPES = {
     "violation_id": r"VIO-[0-9A-F]{12}",
     "application_id": r"APP-[0-9A-F]{12}",
     "fee_id": r"FEE-\d{6}-[A-Z]\d{3}",
-    "request_id": r"[A-Za-z0-9_.:-]{8,64}",
+    "request_id": r"[A-Za-z0-9_-]{8,64}",
     "zone": r"[A-Z]",
     "grid_code": r"G\d{1,2}",
 }
-# Control characters, and the bidi overrides / zero-width characters that make text lie.
-_FORBIDDEN_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
-class Text(fields.Str):
-    """A stripped, NFC-normalised string of at most `max_length` characters, never blank."""
-
-    def __init__(self, max_length=200, **kwargs):
-        self.max_length = max_length
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        text = unicodedata.normalize("NFC", text).strip()
-        if _FORBIDDEN_CHARS.search(text):
-            raise ValidationError("control, zero-width and bidi-override characters are not allowed")
-        if not text:
-            raise ValidationError("must not be blank")
-        if len(text) > self.max_length:
-            raise ValidationError(f"at most {self.max_length} characters")
-        return text
-
-
-class Id(fields.Str):
-    """An id of the shape declared in ID_SHAPES under `shape`: a plain string, nothing else."""
+class Id(fields_kit.Id):
+    """The kit's id (a plain string, id charset, capped), of the exact shape `ID_SHAPES[shape]`."""
 
     def __init__(self, shape, **kwargs):
-        self.pattern = re.compile(f"^{ID_SHAPES[shape]}$")
+        super().__init__(max_length=64, **kwargs)
+        self.exact = re.compile(f"^{ID_SHAPES[shape]}$")
         self.shape = shape
-        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if len(text) > 64 or not self.pattern.match(text):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not self.exact.match(value):
             raise ValidationError(f"not a {self.shape}: expected {ID_SHAPES[self.shape]}")
-        return text
+        return value
 
 
 def Fen(**kwargs):  # noqa: N802 (reads as a type)
@@ -75,11 +55,6 @@ def Fen(**kwargs):  # noqa: N802 (reads as a type)
 
 def Count(**kwargs):  # noqa: N802
     return fields.Int(strict=True, validate=validate.Range(min=0, max=10**7), **kwargs)
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class Command(Strict):
@@ -294,7 +269,7 @@ class RecordViolation(Command):
 
 class AppealViolation(Command):
     violation_id = Id("violation_id", required=True)
-    grounds = Text(1000, required=True)
+    grounds = Text(1000, multiline=True, required=True)
 
 
 class DecideAppeal(Command):

@@ -7,7 +7,6 @@ what a caller loads and lists to their own records.
 """
 
 from nameko.dependency_providers import Config
-from nameko.timer import Timer
 
 from services.market import domain, schemas, store
 from services.market.use_cases import fees, nights, rules, stalls, vendors, violations
@@ -17,21 +16,7 @@ from shared.handlers import event_handler
 from shared.health import HealthProbe
 from shared.mongo import Mongo
 from shared.rpc import rpc
-
-
-class MarketTimer(Timer):
-    """A timer whose interval is a key of the MARKET config section (tests set it long and fire
-    the method by hand)."""
-
-    def __init__(self, key, default, **kwargs):
-        self.key = key
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self):
-        self.interval = float((self.container.config.get("MARKET") or {}).get(self.key, self.interval))
-
-
-timer = MarketTimer.decorator
+from shared.timers import timer
 
 
 class MarketService:

@@ -28,10 +28,10 @@ def test_a_variable_that_is_not_a_payload_field_is_reported_clearly():
 
 
 def test_unknown_events_missing_languages_positional_fields_and_missing_templates():
-    problems = t.check({"market.violation_recorded": {"zh-CN": ("a", "b"), "en": ("a", "b")},
+    problems = t.check({"nowhere.something_happened": {"zh-CN": ("a", "b"), "en": ("a", "b")},
                         "registry.resident_turned_60": {"zh-CN": ("{}", "{resident_id}")}},
                        subscribed=["grid_events.incident_dispatched"])
-    assert "template for market.violation_recorded: no such event in the catalogue" in problems
+    assert "template for nowhere.something_happened: no such event in the catalogue" in problems
     assert "template registry.resident_turned_60 v1: no en text" in problems
     assert any("positional field {}" in p for p in problems)
     assert "grid_events.incident_dispatched is subscribed but has no template" in problems
