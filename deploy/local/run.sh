@@ -39,6 +39,10 @@ start() {
     echo "[run] loading the demo community through the registry"
     $PY -m services.registry.demo --load
   fi
+  if [ -f services/market/demo.py ]; then
+    echo "[run] loading the demo night market through the market (after the community)"
+    $PY -m services.market.demo --load
+  fi
   if [ -f services/gateway/demo.py ]; then
     $PY -m services.gateway.demo --load
   fi

@@ -153,3 +153,23 @@ def cctv_alarm(db, registry, settings, data, now):
     with db.transaction() as tx:
         incidents.store(tx, incident)
     return {"incident_id": incident["incident_id"], "folded": False, "alarm_count": 1}
+
+
+# A public-order violation at the night market is also a grid incident; which category it is.
+MARKET_CATEGORIES = {"fighting": "public_order", "blocked_fire_lane": "fire_safety",
+                     "open_flame_without_permit": "fire_safety"}
+
+
+def market_violation(db, registry, settings, payload, now):
+    """`market.violation_recorded` with the public-order flag: an incident in the grid containing
+    the market zone (the market names it), source market. Others are the market's own business."""
+    if not payload["public_order"]:
+        return None
+    incident = incidents.prepare(db, registry, settings, {
+        "category": MARKET_CATEGORIES.get(payload["violation_type"], "market_disorder"),
+        "description": f"[夜市 {payload['stall_id']}] {payload['description']}",
+        "address": None, "grid_code": payload["grid_code"], "location": None, "source": "market",
+        "photos": []}, None, now, extra={"market_violation_id": payload["violation_id"]})
+    with db.transaction() as tx:  # also claims the event: a second delivery opens nothing
+        incidents.store(tx, incident)
+    return incident["incident_id"]

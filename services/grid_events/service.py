@@ -39,6 +39,12 @@ class GridEventsService:
     def health(self):
         return self.probe()
 
+    # ------------------------------------------------------------ the night market
+
+    @event_handler("market", "violation_recorded")
+    def on_market_violation(self, event):
+        field_work.market_violation(self.db, self.registry, self.settings, event.payload, clock.now())
+
     # ------------------------------------------------------------ incidents
 
     @rpc

@@ -42,7 +42,7 @@ POLICY = Policy(
         "register_vendor": {MARKET_OFFICER: ALL, SYSTEM: ALL},
         "renew_licence": {MARKET_OFFICER: ALL, VENDOR: OWN, SYSTEM: ALL},
         "lay_out_stalls": {MARKET_OFFICER: ALL, SYSTEM: ALL},
-    "apply_for_stall": {MARKET_OFFICER: ALL, VENDOR: OWN, SYSTEM: ALL},
+        "apply_for_stall": {MARKET_OFFICER: ALL, VENDOR: OWN, SYSTEM: ALL},
         "allocate_stall": {MARKET_OFFICER: ALL, SYSTEM: ALL},
         "release_stall": {MARKET_OFFICER: ALL, VENDOR: OWN, SYSTEM: ALL},
         "propose_rules": {MARKET_OFFICER: ALL, SYSTEM: ALL},

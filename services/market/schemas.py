@@ -129,7 +129,9 @@ class StallIn(Strict):
 
 
 class LayOutStalls(Strict):
-    stalls = fields.List(fields.Nested(StallIn), required=True, validate=validate.Length(min=1, max=2000))
+    stalls = fields.List(
+        fields.Nested(StallIn), required=True, validate=validate.Length(min=1, max=2000)
+    )
 
 
 class ApplyForStall(Command):

@@ -206,3 +206,7 @@ class MarketService:
     @event_handler("registry", "resident_died")
     def on_resident_died(self, event):
         vendors.resident_left(self.db, event.payload, "died")
+
+    @event_handler("finance", "payment_received")
+    def on_payment_received(self, event):
+        fees.payment_received(self.db, event.payload)

@@ -18,7 +18,7 @@ QUIET_CHANNELS = ("sms", "push")  # the channels that wake people up
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 DEFAULT_QUIET_HOURS = {"start": "22:00", "end": "07:00"}
-DEFAULT_CHANNELS = {"resident": ["sms", "in_app"], "staff": ["in_app", "sms"]}
+DEFAULT_CHANNELS = {"resident": ["sms", "in_app"], "staff": ["in_app", "sms"], "vendor": ["sms", "in_app"]}
 ELDERLY_AGE = 60
 
 QUEUED, SENT, FAILED, SUPPRESSED = "queued", "sent", "failed", "suppressed"
@@ -119,10 +119,29 @@ def audience(event_type, payload):
         return Audience(_visit_audience(payload), "visit")
     if event_type == "registry.resident_registered":
         return Audience((Person(payload["resident_id"]),), "welcome")
+    if event_type in MARKET_VENDOR_EVENTS:
+        return Audience((Person(vendor_recipient(payload)),), "market",
+                        critical=event_type == "market.vendor_suspended")
     # Later, when their producers exist in the catalogue:
-    #   market.violation_recorded -> Person(vendor), topic "market"
     #   finance.dividend_paid / allowance_paid / rent_overdue -> Person(resident), topic "finance"
     return None
+
+
+# What the night market tells a vendor: a violation, a suspension, a licence expiring, a fee due.
+MARKET_VENDOR_EVENTS = ("market.violation_recorded", "market.vendor_suspended", "market.licence_expiring",
+                        "market.fee_charged")
+
+
+def vendor_recipient(payload):
+    """A vendor who is a resident is reached as that resident; an outside vendor by vendor id
+    (known from `market.vendor_registered`)."""
+    return payload.get("resident_id") or payload["vendor_id"]
+
+
+def person_from_vendor(payload):
+    return {"_id": payload["vendor_id"], "kind": "vendor", "name": payload["name"],
+            "phone": payload.get("phone"), "language": payload.get("language") or DEFAULT_LANGUAGE,
+            "status": "active"}
 
 
 def unique_recipients(people):

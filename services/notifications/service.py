@@ -105,7 +105,33 @@ class NotificationsService:
         work = domain.visit_work(event.payload, event.occurred_at, overdue=overdue)
         self.notifier.on_event(event, apply=lambda tx: store.open_work(tx, event.payload["task_id"], work))
 
-    # market.violation_recorded, finance.dividend_paid / allowance_paid / rent_overdue: add a
+    # ------------------------------------------------------------ the night market (market)
+
+    @event_handler("market", "vendor_registered")
+    def on_vendor_registered(self, event):
+        if event.payload.get("resident_id"):
+            return  # a resident vendor is reached as the resident the registry told us of
+        person = domain.person_from_vendor(event.payload)
+        with self.db.transaction() as tx:
+            tx.people.update_one({"_id": person["_id"]}, {"$set": person}, upsert=True)
+
+    @event_handler("market", "violation_recorded")
+    def on_market_violation(self, event):
+        self.notifier.on_event(event)
+
+    @event_handler("market", "vendor_suspended")
+    def on_vendor_suspended(self, event):
+        self.notifier.on_event(event)
+
+    @event_handler("market", "licence_expiring")
+    def on_licence_expiring(self, event):
+        self.notifier.on_event(event)
+
+    @event_handler("market", "fee_charged")
+    def on_fee_charged(self, event):
+        self.notifier.on_event(event)
+
+    # finance.dividend_paid / allowance_paid / rent_overdue: add a
     # handler here calling self.notifier.on_event(event), a template in templates.py and the
     # audience in domain.audience() once those events are in the catalogue.
 

@@ -60,6 +60,33 @@ TEMPLATES = {
                "Hello {name}, you are now registered as a resident of grid {grid_code}. "
                "Community notices will reach you here."),
     },
+    "market.violation_recorded": {
+        "zh-CN": ("夜市违规通知：{violation_id}",
+                  "摊位{stall_id}：{description}（{violation_type}），扣{points}分，罚款{fine_fen}分（人民币分），"
+                  "累计{points_total}分。如有异议请在规定期限内申诉。"),
+        "en": ("Night market violation: {violation_id}",
+               "Stall {stall_id}: {description} ({violation_type}). {points} points and a fine of "
+               "{fine_fen} fen; {points_total} points in all. You may appeal within the appeal period."),
+    },
+    "market.vendor_suspended": {
+        "zh-CN": ("暂停经营通知",
+                  "您的累计扣分已达{points_total}分，暂停经营{nights}晚，{until}起可恢复经营。"),
+        "en": ("Trading suspended",
+               "With {points_total} points you may not trade for {nights} nights; "
+               "you may trade again from {until}."),
+    },
+    "market.licence_expiring": {
+        "zh-CN": ("证照到期提醒",
+                  "您的{document}将于{expires_on}到期（剩余{days_left}天），请及时办理续期。"),
+        "en": ("Licence expiring", "Your {document} expires on {expires_on} ({days_left} days left). "
+                                   "Please renew it in time."),
+    },
+    "market.fee_charged": {
+        "zh-CN": ("摊位费用缴纳通知",
+                  "摊位{stall_id}{period}月费用共{amount_fen}分（人民币分），请于{due_on}前缴纳。"),
+        "en": ("Stall fees due",
+               "Stall {stall_id}: the fees for {period} come to {amount_fen} fen, due by {due_on}."),
+    },
 }
 
 # Messages that do not come from a catalogue event: their variables are declared here.

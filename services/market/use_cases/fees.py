@@ -1,6 +1,10 @@
 """Monthly fees (管理费, 卫生费, 电费) per stall kind, raised by a timer; payments clear arrears."""
 
+import logging
+
 from services.market import domain
+
+log = logging.getLogger(__name__)
 
 BATCH = 50
 
@@ -73,3 +77,40 @@ def _charge(tx, batch, period, due_on, settings, now):
         ],
     )
     return len(fees)
+
+
+def payment_received(db, payload):
+    """Finance matched a payment to a market receivable (`reference`: a fee or a violation's fine):
+    the vendor's arrears fall by what was applied; the payment is kept."""
+    if payload["source"] != "market" or payload["applied_fen"] <= 0:
+        return
+    applied, reference = payload["applied_fen"], payload.get("reference") or ""
+    with db.transaction() as tx:
+        if tx.vendors.find_one({"_id": payload["payer"]}, {"_id": 1}) is None:
+            log.warning(
+                "payment %s names no vendor of ours (%s): recorded, not applied",
+                payload["payment_id"],
+                payload["payer"],
+            )
+        else:
+            tx.vendors.update_one({"_id": payload["payer"]}, {"$inc": {"arrears_fen": -applied}})
+            if reference.startswith("FEE-"):
+                tx.fees.update_one(
+                    {"_id": reference},
+                    {
+                        "$inc": {"paid_fen": applied},
+                        "$set": {"status": "paid" if payload["settled"] else "part_paid"},
+                    },
+                )
+            elif reference.startswith("VIO-"):
+                tx.violations.update_one({"_id": reference}, {"$inc": {"fine_paid_fen": applied}})
+        tx.payments.insert_one(
+            {
+                "_id": payload["payment_id"],
+                "vendor_id": payload["payer"],
+                "reference": reference,
+                "amount_fen": payload["amount_fen"],
+                "applied_fen": applied,
+                "received_at": payload["received_at"],
+            }
+        )

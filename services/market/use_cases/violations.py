@@ -10,8 +10,20 @@ from services.market.use_cases.common import once
 from shared.errors import Conflict, invalid
 
 # what `violation_recorded` repeats of the violation document
-RECORDED_FIELDS = ("stall_id", "zone", "grid_code", "violation_type", "description", "rule_book_id", "points",
-                   "fine_fen", "public_order", "escalation", "inspector_id", "night_id")
+RECORDED_FIELDS = (
+    "stall_id",
+    "zone",
+    "grid_code",
+    "violation_type",
+    "description",
+    "rule_book_id",
+    "points",
+    "fine_fen",
+    "public_order",
+    "escalation",
+    "inspector_id",
+    "night_id",
+)
 
 
 def start_inspection(db, request, actor_id, now):

@@ -1,0 +1,330 @@
+"""The demo night market (示范夜市), deterministic by seed, loaded through the market's RPCs.
+
+    python -m services.market.demo --load      # into a running platform (after the registry demo)
+    python -m services.market.demo --summary   # what the generator builds, without loading
+
+350 stalls in zones A–G (food with fire, food without fire, goods, services), about 320 vendors
+(most of them registry residents, the rest outside vendors with valid ID numbers and phones), the
+current rule book with its adoption vote, stalls drawn by public lottery, and one simulated night:
+open, check-ins, 10,000 visitors through four gate counters, takings, an inspection round with a
+few violations including one public-order case (a fight), close. A no-op when vendors exist.
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+
+from stdnum.cn import ric
+
+from services.market import domain
+from shared import clock
+
+DEFAULT_SEED = 2026
+ZONES = {
+    "A": "food_fire",
+    "B": "food_fire",
+    "C": "food_no_fire",
+    "D": "food_no_fire",
+    "E": "goods",
+    "F": "goods",
+    "G": "services",
+}
+STALLS_PER_ZONE = 50
+VENDORS = 320
+OUTSIDE_SHARE = 0.2
+GATES = ("north", "south", "east", "west")
+VISITORS = 10_000
+OFFICER = {"id": "MO-DEMO", "role": "market_officer"}
+INSPECTORS = ({"id": "IN-DEMO-1", "role": "inspector"}, {"id": "IN-DEMO-2", "role": "inspector"})
+
+RULE_BOOK = {
+    "title": "阳光夜市经营管理公约（2026年修订）",
+    "thresholds": {"warning": 6, "suspension": 12, "suspension_nights": 7, "revocation": 24},
+    "violation_types": {
+        "beyond_stall_line": {
+            "name": "超出摊位线经营",
+            "points": 2,
+            "fine_fen": 5000,
+            "public_order": False,
+        },
+        "hygiene": {"name": "卫生不达标", "points": 3, "fine_fen": 10000, "public_order": False},
+        "noise_after_hours": {
+            "name": "超时噪音扰民",
+            "points": 2,
+            "fine_fen": 5000,
+            "public_order": False,
+        },
+        "open_flame_without_permit": {
+            "name": "无许可使用明火",
+            "points": 6,
+            "fine_fen": 50000,
+            "public_order": True,
+        },
+        "prohibited_goods": {
+            "name": "销售违禁商品",
+            "points": 12,
+            "fine_fen": 100000,
+            "public_order": False,
+        },
+        "short_weight_or_price_fraud": {
+            "name": "短斤缺两/价格欺诈",
+            "points": 6,
+            "fine_fen": 30000,
+            "public_order": False,
+        },
+        "trading_outside_hours": {
+            "name": "非经营时段(18:00-01:00外)营业",
+            "points": 2,
+            "fine_fen": 5000,
+            "public_order": False,
+        },
+        "no_valid_licence": {
+            "name": "无有效证照经营",
+            "points": 6,
+            "fine_fen": 20000,
+            "public_order": False,
+        },
+        "unsorted_waste": {"name": "垃圾未分类", "points": 1, "fine_fen": 2000, "public_order": False},
+        "blocked_fire_lane": {
+            "name": "占用消防通道",
+            "points": 6,
+            "fine_fen": 50000,
+            "public_order": True,
+        },
+        "fighting": {"name": "打架斗殴", "points": 12, "fine_fen": 100000, "public_order": True},
+    },
+}
+# The round's findings: (violation type, description); the fight is the public-order case.
+FINDINGS = (
+    ("beyond_stall_line", "餐桌摆出摊位线一米"),
+    ("unsorted_waste", "厨余与其他垃圾混放"),
+    ("hygiene", "操作台油污未清理"),
+    ("noise_after_hours", "音响音量过大"),
+    ("fighting", "两摊主因争抢顾客发生推搡斗殴"),
+)
+
+
+def build(seed=DEFAULT_SEED, today=None):
+    """Plain payloads for the demo market as of `today` (local date): same seed, same market."""
+    today = today or domain.local_date(clock.now())
+    rng = random.Random(seed)
+    stalls = [
+        {
+            "zone": zone,
+            "number": n,
+            "kind": kind,
+            "size_m2": rng.choice((4, 6, 6, 8, 9)),
+            "power": kind != "services" or rng.random() < 0.5,
+            "water": kind.startswith("food"),
+        }
+        for zone, kind in ZONES.items()
+        for n in range(1, STALLS_PER_ZONE + 1)
+    ]
+    kinds = [s["kind"] for s in stalls]
+    vendors = []
+    for n in range(VENDORS):
+        category = kinds[n * len(kinds) // VENDORS]
+        licence = {
+            "number": f"92350582MA{seed % 100:02d}{n:05d}",
+            "expires_on": (today + timedelta(days=rng.randint(10, 900))).isoformat(),
+        }
+        vendor = {"goods_category": category, "business_licence": licence}
+        if category.startswith("food"):
+            vendor["food_hygiene_certificate"] = {
+                "number": f"JY3505820{n:05d}",
+                "expires_on": (today + timedelta(days=rng.randint(20, 700))).isoformat(),
+            }
+        if rng.random() < OUTSIDE_SHARE:
+            birth = today.replace(year=today.year - rng.randint(22, 60), day=1)
+            area = rng.choice(("360102", "510104", "430102", "350582"))
+            body = f"{area}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+            vendor.update(
+                name=f"外来摊主{n:03d}",
+                id_number=body + ric.calc_check_digit(body + "0"),
+                phone=f"139{rng.randrange(10**8):08d}",
+            )
+        vendors.append(vendor)
+    return {"today": today, "stalls": stalls, "vendors": vendors, "seed": seed, "rng": rng}
+
+
+def summary(market):
+    outside = sum(1 for v in market["vendors"] if "id_number" in v)
+    return {
+        "stalls": len(market["stalls"]),
+        "zones": len(ZONES),
+        "vendors": len(market["vendors"]),
+        "outside_vendors": outside,
+        "resident_vendors": len(market["vendors"]) - outside,
+    }
+
+
+def _residents(registry, count):
+    """Adult residents to be resident vendors (the registry's own listing, as its demo loader reads it)."""
+    found, page = [], 1
+    while len(found) < count:
+        listing = registry.find_residents({"age_min": 22, "age_max": 62, "page": page, "page_size": 500})
+        found += [r["resident_id"] for r in listing["items"]]
+        if page * 500 >= listing["total"]:
+            break
+        page += 1
+    return found[:: max(1, len(found) // count)][:count]
+
+
+def _register(market_rpc, payload, wait_seconds=300):
+    """Register a vendor; a resident the market has not heard of yet (the registry's events are
+    still arriving) is asked for again until `wait_seconds` pass."""
+    from shared.errors import NotFound
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return market_rpc.register_vendor(payload)["vendor_id"]
+        except NotFound:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def load(cluster_for, market, log=print):
+    """Load `market` through the RPCs; `cluster_for(actor)` gives an RPC proxy acting as `actor`."""
+    started = time.monotonic()
+    office = cluster_for(OFFICER).market
+    if office.list_vendors({"page_size": 1})["total"]:
+        log("the market already has vendors: the demo market is not loaded again")
+        return None
+    rng, today = market["rng"], market["today"]
+    office.lay_out_stalls({"stalls": market["stalls"]})
+    wanted = sum(1 for v in market["vendors"] if "id_number" not in v)
+    residents = iter(_residents(cluster_for({"id": "market-demo", "role": "admin"}).registry, wanted))
+    vendor_ids = []
+    for n, vendor in enumerate(market["vendors"]):
+        payload = dict(vendor) if "id_number" in vendor else {**vendor, "resident_id": next(residents)}
+        vendor_ids.append(_register(office, {**payload, "request_id": f"demo-vendor-{n:04d}"}))
+    kinds = {v: market["vendors"][n]["goods_category"] for n, v in enumerate(vendor_ids)}
+
+    # the rule book: proposed, put to the vendors (most vote, most in favour), adopted
+    book = office.propose_rules({**RULE_BOOK, "effective_on": (today - timedelta(days=30)).isoformat()})
+    votes = {"for": 0, "against": 0, "abstain": 0}
+    for vendor_id in vendor_ids:
+        if rng.random() < 0.86:
+            ballot = rng.choices(("for", "against", "abstain"), (88, 7, 5))[0]
+            votes[ballot] += 1
+            cluster_for({"id": vendor_id, "role": "vendor"}).market.vote_on_rules(
+                {"rule_book_id": book["rule_book_id"], "vendor_id": vendor_id, "ballot": ballot}
+            )
+    adopted = office.publish_rules({"rule_book_id": book["rule_book_id"]})
+
+    # applications and the public lottery, kind by kind
+    for vendor_id in vendor_ids:
+        cluster_for({"id": vendor_id, "role": "vendor"}).market.apply_for_stall(
+            {"vendor_id": vendor_id, "kind": kinds[vendor_id]}
+        )
+    term = {
+        "term_start": today.replace(day=1).isoformat(),
+        "term_end": (today.replace(day=1) + timedelta(days=364)).isoformat(),
+    }
+    for kind in dict.fromkeys(ZONES.values()):
+        office.allocate_stall(
+            {"mode": "lottery", "kind": kind, "seed": f"demo-{market['seed']}-{kind}", **term}
+        )
+    held = {
+        s["vendor_id"]: s["stall_id"]
+        for page in _pages(office.list_stalls, {"status": "allocated"})
+        for s in page
+    }
+
+    # one night: open, check-ins, gate counters, takings, an inspection round, close
+    night = office.open_night({"date": today.isoformat()})["night_id"]
+    present = [v for v in held if rng.random() < 0.95]
+    for vendor_id in present:
+        cluster_for({"id": vendor_id, "role": "vendor"}).market.check_in(
+            {"night_id": night, "stall_id": held[vendor_id]}
+        )
+    counts = [VISITORS // 28 // len(GATES)] * (28 * len(GATES))
+    counts[-1] += VISITORS - sum(counts)
+    for n, count in enumerate(counts):  # every 15 minutes from 18:00 to 01:00, four gates
+        office.record_footfall({"night_id": night, "gate": GATES[n % len(GATES)], "count": count})
+    for vendor_id in present:
+        if rng.random() < 0.8:
+            cluster_for({"id": vendor_id, "role": "vendor"}).market.report_takings(
+                {"night_id": night, "vendor_id": vendor_id, "takings_fen": rng.randint(30_000, 600_000)}
+            )
+    inspector = cluster_for(INSPECTORS[0]).market
+    rounds = inspector.start_inspection({"night_id": night})
+    for (violation_type, description), vendor_id in zip(
+        FINDINGS, rng.sample(present, len(FINDINGS)), strict=True
+    ):
+        stall = held[vendor_id]
+        kind = next(
+            s["kind"] for s in market["stalls"] if domain.stall_id(s["zone"], s["number"]) == stall
+        )
+        if violation_type not in domain.CHECKLISTS[kind]:
+            violation_type, description = "beyond_stall_line", "货架摆出摊位线"
+        inspector.record_violation(
+            {
+                "inspection_id": rounds["inspection_id"],
+                "stall_id": stall,
+                "violation_type": violation_type,
+                "description": description,
+                "evidence": [f"photo://demo/{night}/{stall}.jpg"],
+            }
+        )
+    closed = office.close_night({"night_id": night})
+    seconds = time.monotonic() - started
+    log(
+        f"loaded in {seconds:.1f} s: {len(market['stalls'])} stalls, {len(vendor_ids)} vendors, "
+        f"rule book {adopted['rule_book_id']} {adopted['status']} ({votes}), {len(held)} stalls allocated; "
+        f"night {night}: {closed['present']} present, {closed['footfall']} visitors, "
+        f"{closed['takings_fen']} fen takings, violations {closed['violations_by_type']}"
+    )
+    return {"seconds": seconds, "vendors": len(vendor_ids), "allocated": len(held), **closed}
+
+
+def _pages(method, query):
+    page = 1
+    while True:
+        listing = method({**query, "page": page, "page_size": 500})
+        yield listing["items"]
+        if page * 500 >= listing["total"]:
+            return
+        page += 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--load", action="store_true", help="load into the running platform")
+    parser.add_argument("--summary", action="store_true", help="print what the generator builds")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+    if not (args.load or args.summary):
+        parser.error("say --load or --summary")
+    market = build(args.seed)
+    print(f"demo market: {summary(market)}")
+    if args.load:
+        import eventlet
+
+        eventlet.monkey_patch()
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        config = {
+            "AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
+            "serializer": "json",
+        }
+        # one connection for every actor: the proxy sends its context dict as it is at each call
+        # (nameko keeps the dict it is given), and the loader calls one at a time
+        context = {}
+        with ClusterRpcProxy(config, timeout=120, context_data=context) as cluster:
+
+            def cluster_for(actor):
+                context["actor"] = actor
+                return cluster
+
+            load(cluster_for, market)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
