@@ -7,11 +7,12 @@ token's actor. Errors, correlation ids, metrics and the access log: web.py.
 
 from nameko.dependency_providers import Config
 
-from services.gateway import metrics, openapi, routes, store, use_cases, web
+from services.gateway import metrics, open311, openapi, routes, store, use_cases, web
 from services.gateway import schemas as s
 from services.gateway.dependencies import Accounts, Caller, Services
 from services.gateway.web import api
 from shared import clock
+from shared.errors import CommandRefused, NotFound
 from shared.health import HealthProbe
 from shared.mongo import Mongo
 from shared.rpc import rpc
@@ -105,6 +106,67 @@ class GatewayService:
         data = web.load(s.ChangePassword(), web.read_body(request))
         return use_cases.change_password(self.db, self.accounts.passwords, self.accounts.tokens, username,
                                          data["password"], clock.now())
+
+    # ------------------------------------------------------------ Open311 GeoReport v2
+
+    @api("POST", "/v1/accounts/<username>/api-keys")
+    def issue_api_key(self, request, username):
+        self._authenticate(request)
+        use_cases.check_account_admin(self.caller.role)
+        return 201, use_cases.issue_api_key(self.db, username, clock.now())
+
+    @api("GET", "/open311/v2/discovery.<any(json,xml):fmt>")
+    def open311_discovery(self, request, fmt):
+        base = request.host_url.rstrip("/")
+        return open311.respond(fmt, open311.discovery(base, self.config.get("OPEN311_CONTACT", "")),
+                               root="discovery")
+
+    @api("GET", "/open311/v2/services.<any(json,xml):fmt>")
+    def open311_services(self, request, fmt):
+        return self._open311(request, fmt, "services", "service", lambda: [
+            open311.service(c) for c in use_cases.open311_categories(self.services).values()], key=False)
+
+    @api("GET", "/open311/v2/services/<code>.<any(json,xml):fmt>")
+    def open311_definition(self, request, fmt, code):
+        def definition():
+            categories = use_cases.open311_categories(self.services)
+            if code not in categories:
+                raise NotFound(f"no service {code}", {"service_code": ["unknown service"]})
+            return open311.definition(categories[code])
+        return self._open311(request, fmt, "service_definition", None, definition, key=False)
+
+    @api("POST", "/open311/v2/requests.<any(json,xml):fmt>")
+    def open311_post(self, request, fmt):
+        return self._open311(request, fmt, "service_requests", "request", lambda: use_cases.open311_post(
+            self.db, self.services, request.form, clock.now()), status=201)
+
+    @api("GET", "/open311/v2/requests.<any(json,xml):fmt>")
+    def open311_requests(self, request, fmt):
+        return self._open311(request, fmt, "service_requests", "request",
+                             lambda: use_cases.open311_requests(self.services, request.args, clock.now()))
+
+    @api("GET", "/open311/v2/requests/<request_id>.<any(json,xml):fmt>")
+    def open311_request(self, request, fmt, request_id):
+        return self._open311(request, fmt, "service_requests", "request",
+                             lambda: use_cases.open311_request(self.services, request_id))
+
+    @api("GET", "/open311/v2/tokens/<token>.<any(json,xml):fmt>")
+    def open311_token(self, request, fmt, token):
+        # the token is an unguessable capability of whoever posted: no key needed (as in the spec)
+        return self._open311(request, fmt, "service_requests", "request",
+                             lambda: use_cases.open311_token(self.db, token), key=False)
+
+    def _open311(self, request, fmt, root, item, answer, key=True, status=200):
+        """Open311 answers and refusals in its own format (`[{"code", "description"}]`)."""
+        try:
+            if key:
+                api_key = request.values.get("api_key")
+                self.caller.act_as(use_cases.claims_of_key(self.db, api_key, clock.now()))
+            else:
+                self.caller.as_system()  # the public catalogue is read on the gateway's authority
+            return open311.respond(fmt, answer(), status, root=root, item=item)
+        except CommandRefused as exc:
+            return open311.error_response(fmt, *open311.error_of(exc))
 
     # ------------------------------------------------------------ the API document, health, metrics
 

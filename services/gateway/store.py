@@ -74,3 +74,23 @@ def is_revoked(db, jti, username, issued_at):
         if doc["_id"] == jti or doc["revoked_at"].timestamp() >= issued_at:
             return True
     return False
+
+
+# ---------------------------------------------------------------- Open311 keys and tokens
+
+
+def insert_api_key(db, key_hash, username, now):
+    db.open311_keys.insert_one({"_id": key_hash, "username": username, "created_at": now})
+
+
+def account_of_key(db, key_hash):
+    key = db.open311_keys.find_one({"_id": key_hash})
+    return find_account(db, key["username"]) if key else None
+
+
+def insert_token(db, token, service_request_id, now):
+    db.open311_tokens.insert_one({"_id": token, "service_request_id": service_request_id, "created_at": now})
+
+
+def find_token(db, token):
+    return db.open311_tokens.find_one({"_id": token})

@@ -14,7 +14,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.gateway import domain, metrics, store
+from services.gateway import domain, metrics, open311, store
 from shared.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,7 @@ def change_password(db, passwords, tokens, username, new_password, now):
 # ---------------------------------------------------------------- forwarding a route
 
 
+MAX_IDS = 100  # service_request_id=a,b,c: at most this many
 CSV_MAX_ROWS = 20_000  # an export larger than this is cut (and says so in a header)
 
 
@@ -172,12 +173,12 @@ def forward(services, route, role, actor, params):
     `role` is the account's own role (the edge policy speaks the gateway's vocabulary); `actor`
     is what the services are told."""
     rule = route.roles.get(role)
+    grid = params.get(route.grid_param) if route.grid_param else None
+    owner = params.get(route.owner_param) if route.owner_param else None
+    domain.edge_check(rule, actor, grid, owner)  # on what the client asked for, before filling in
     for name, source in route.from_actor.items():  # an account that is this person speaks as it
         if actor.get(source):
             params[name] = actor[source]
-    grid = params.get(route.grid_param) if route.grid_param else None
-    owner = params.get(route.owner_param) if route.owner_param else None
-    domain.edge_check(rule, actor, grid, owner)
     if rule == domain.OWN_GRID and route.grid_param and grid is None and route.method == "GET":
         params[route.grid_param] = actor.get("grid")  # a grid-scoped caller's list is its grid's
     if rule == domain.OWN_GRID and route.guard:
@@ -229,3 +230,81 @@ def scrape(services, config, service_names):
     except Exception:
         metrics.SCRAPE_ERRORS.labels("rabbitmq_management").inc()
         metrics.set_queues([])
+
+
+# ---------------------------------------------------------------- Open311 GeoReport v2
+
+
+def issue_api_key(db, username, now):
+    if store.find_account(db, username) is None:
+        raise NotFound("no such account", {"username": ["unknown account"]})
+    key = open311.new_key()
+    store.insert_api_key(db, open311.key_id(key), username, now)
+    return {"api_key": key, "username": username}
+
+
+def claims_of_key(db, key, now):
+    """A key stands for its account, as a token would (claims with the account's role and grid)."""
+    open311.check_key(key)
+    account = store.account_of_key(db, open311.key_id(key))
+    if account is None or not account.get("active", True):
+        raise domain.Forbidden("invalid api_key", {"api_key": ["invalid"]})
+    claims = {"sub": account["_id"], "role": account["role"], "grid": account.get("grid")}
+    claims.update({k: account[k] for k in ("person_id", "resident_id", "vendor_id", "staff_id")
+                   if account.get(k)})
+    return claims
+
+
+def open311_categories(services):
+    return {c["code"]: c for c in services.call("grid_events", "categories")}
+
+
+def open311_post(db, services, form, now):
+    report = open311.report_of(form, open311_categories(services))
+    incident = services.call("grid_events", "report_incident", report)
+    token = open311.new_key()
+    store.insert_token(db, token, incident["incident_id"], now)
+    notice = f"网格 {incident.get('grid_name') or incident.get('grid_code')} 已受理"
+    return [{"service_request_id": incident["incident_id"], "token": token, "service_notice": notice,
+             "account_id": None}]
+
+
+def open311_requests(services, args, now):
+    flt = open311.filters_of(args, now)
+    labels = {code: c["label"] for code, c in open311_categories(services).items()}
+    if flt["ids"]:
+        found = []
+        for incident_id in flt["ids"][:MAX_IDS]:
+            try:
+                found.append(services.call("grid_events", "get_incident", incident_id))
+            except NotFound:
+                continue
+        return [open311.request_view(i, labels) for i in found if open311.matches(i, flt)]
+    results = []
+    for code in flt["codes"] or [None]:
+        page, done = 1, False
+        while not done and len(results) < open311.MAX_RESULTS:
+            query = {"page": page, "page_size": 200, **({"category": code} if code else {})}
+            answer = services.call("grid_events", "list_incidents", query)
+            for incident in answer["items"]:  # newest first: past the window, the rest are older
+                if flt["start"] and datetime.fromisoformat(incident["reported_at"]) < flt["start"]:
+                    done = True
+                    break
+                if open311.matches(incident, flt):
+                    results.append(open311.request_view(incident, labels))
+            done = done or page * 200 >= answer["total"]
+            page += 1
+    results.sort(key=lambda r: r["requested_datetime"], reverse=True)
+    return results[:open311.MAX_RESULTS]
+
+
+def open311_request(services, incident_id):
+    labels = {code: c["label"] for code, c in open311_categories(services).items()}
+    return [open311.request_view(services.call("grid_events", "get_incident", incident_id), labels)]
+
+
+def open311_token(db, token):
+    found = store.find_token(db, token)
+    if found is None:
+        raise NotFound("no such token", {"token": ["unknown"]})
+    return [{"service_request_id": found["service_request_id"], "token": token}]
