@@ -17,11 +17,27 @@ every delivery is decided explicitly, and the message is acked only after that d
 - if even that publish fails (broker trouble): requeue, never ack.
 
 Handlers are SERVICE_POOL on durable queues: events wait while the service is down.
+
+Batches. A handler that can apply many events in one transaction says so, and receives a list:
+
+    @event_handler("registry", "resident_registered", batch=100)
+    def learn_residents(self, events):          # up to 100 events, each event id once
+        with self.db.transaction() as tx:       # claims every (event, handler) pair in one insert
+            tx.people.bulk_write([...])         # the effects in bulk, one commit
+
+It takes up to `batch` deliveries (its own channel, prefetch 2 x batch, so one batch is applied
+while the next fills; a partial batch goes after `linger_ms`). Deliveries of an event already
+applied, and repeats of one event inside the batch, are acked without running the handler. When
+the batch commits every delivery is acked; a write conflict reruns the batch; any other failure
+splits it in halves, each run on its own, down to the single event at fault, which then takes the
+one-by-one path (backoff queue, then DLQ): one poison event never holds back or dead-letters its
+neighbours. Events emitted by a batch worker carry the first event's correlation id.
 """
 
 import logging
 import random
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
@@ -31,12 +47,14 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.containers import ContainerBeingKilled
 from nameko.events import SERVICE_POOL, EventHandler
+from nameko.messaging import QueueConsumer
 from nameko_amqp_retry import Backoff, BackoffPublisher
+from pymongo.errors import PyMongoError
 
 from shared import events
 from shared.context import CAUSATION_ID, CORRELATION_ID
 from shared.errors import Busy
-from shared.mongo import AlreadyProcessed, is_transient
+from shared.mongo import PROCESSED, AlreadyProcessed, Mongo, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -207,4 +225,148 @@ class ReliableEventHandler(EventHandler):
                   self.queue.name, headers["x-attempts"], exc)
 
 
-event_handler = ReliableEventHandler.decorator
+class BatchQueueConsumer(QueueConsumer):
+    """The consumer channel of batch handlers: prefetch is per channel in nameko, and a batch
+    needs more deliveries in hand than the worker pool's size the other handlers use."""
+
+    @property
+    def prefetch_count(self):
+        return max((p.prefetch for p in self._providers), default=self.container.max_workers)
+
+
+@dataclass
+class _Batch:
+    groups: list  # [[(event, message), ...] per event id]: repeats of one event travel together
+    reruns: int = 0
+
+    @property
+    def events(self):
+        return [group[0][0] for group in self.groups]
+
+    @property
+    def messages(self):
+        return [message for group in self.groups for _, message in group]
+
+
+class BatchEventHandler(ReliableEventHandler):
+    queue_consumer = BatchQueueConsumer()
+
+    def __init__(self, source_service, event_type, batch=100, linger_ms=20, **kwargs):
+        super().__init__(source_service, event_type, **kwargs)
+        self.batch = batch
+        self.prefetch = 2 * batch
+        self.linger = linger_ms / 1000
+        self._waiting = []
+        self._flush_due = False
+
+    def processed_keys(self, worker_ctx):
+        return [f"{event.event_id}:{self.method_name}" for event in worker_ctx.args[0]]
+
+    def handle_message(self, body, message):
+        try:
+            event = events.parse(body, expected_type=self.event_type_full)
+        except events.InvalidEvent as exc:
+            log.error("invalid event on %s: %s", self.queue.name, exc)
+            return self._settle_failure(message, exc, retry=False)
+        self._waiting.append((event, message))
+        if len(self._waiting) >= self.batch:
+            self._flush()
+        elif not self._flush_due:
+            self._flush_due = True
+            self.container.spawn_managed_thread(self._flush_later, identifier=f"batch {self.method_name}")
+
+    def _flush_later(self):
+        eventlet.sleep(self.linger)
+        self._flush()
+
+    def _flush(self):
+        taken, self._waiting, self._flush_due = self._waiting, [], False
+        if taken:
+            groups = {}
+            for event, message in taken:
+                groups.setdefault(event.event_id, []).append((event, message))
+            self._run(_Batch(list(groups.values())))
+
+    def stop(self):
+        super().stop()  # no more deliveries: apply what is waiting rather than leave it unacked
+        self._flush()
+
+    def _run(self, batch):
+        """Spawn a worker for the events of `batch` not applied yet; ack the others at once."""
+        batch.groups = self._not_yet_applied(batch.groups)
+        if not batch.groups:
+            return
+        first = batch.events[0]
+        context_data = self.unpack_message_headers(batch.groups[0][0][1])
+        context_data[CORRELATION_ID] = first.correlation_id
+        try:
+            self.container.spawn_worker(self, (batch.events,), {}, context_data=context_data,
+                                        handle_result=partial(self.handle_batch_result, batch))
+        except ContainerBeingKilled:
+            for message in batch.messages:
+                self.queue_consumer.requeue_message(message)
+
+    def _not_yet_applied(self, groups):
+        keys = {f"{group[0][0].event_id}:{self.method_name}": group for group in groups}
+        mongo = next(dep for dep in self.container.dependencies if isinstance(dep, Mongo))
+        try:
+            done = {d["_id"] for d in mongo.db[PROCESSED].find({"_id": {"$in": list(keys)}}, {"_id": 1})}
+        except PyMongoError:  # only a shortcut: the claim in the transaction decides anyway
+            log.warning("could not read which events %s has applied", self.method_name, exc_info=True)
+            return groups
+        for key in done:
+            log.info("duplicate delivery to %s ignored: already applied", self.method_name,
+                     extra={"event_id": key.split(":")[0], "service": self.container.service_name})
+            for _, message in keys[key]:
+                self.queue_consumer.ack_message(message)
+        return [group for key, group in keys.items() if key not in done]
+
+    def handle_batch_result(self, batch, worker_ctx, result=None, exc_info=None):
+        exc = exc_info[1] if exc_info is not None else None
+        events_ = batch.events
+        trace = {"correlation_id": events_[0].correlation_id, "event_type": events_[0].type,
+                 "event_id": events_[0].event_id, "service": self.container.service_name}
+        if exc is None:
+            log.info("handled %d event(s) by %s (%s .. %s)", len(events_), self.method_name,
+                     events_[0].event_id, events_[-1].event_id, extra=trace)
+            for message in batch.messages:
+                self.queue_consumer.ack_message(message)
+        elif isinstance(exc, AlreadyProcessed | Busy) or is_transient(exc):
+            # a concurrent worker applied some of them, or a write conflict: run again, which
+            # leaves out what is applied by now
+            if batch.reruns < IN_PLACE_RETRIES:
+                batch.reruns += 1
+                log.info("batch of %s ran into %s: rerun %d", self.method_name, type(exc).__name__,
+                         batch.reruns, extra=trace)
+                self._respawn(batch, delay=random.uniform(0.002, 0.02) * batch.reruns)
+            else:
+                self._split_or_settle(batch, exc)
+        else:
+            self._split_or_settle(batch, exc)
+        return result, exc_info
+
+    def _split_or_settle(self, batch, exc):
+        if len(batch.groups) == 1:
+            for _, message in batch.groups[0]:
+                self._settle_failure(message, exc, retry=True)
+            return
+        half = len(batch.groups) // 2
+        log.warning("a batch of %d in %s failed (%r): split to isolate the event at fault",
+                    len(batch.groups), self.method_name, exc)
+        self._respawn(_Batch(batch.groups[:half]))
+        self._respawn(_Batch(batch.groups[half:]))
+
+    def _respawn(self, batch, delay=0):
+        def respawn():  # from a thread of its own: the failed worker still holds its pool slot
+            eventlet.sleep(delay)
+            self._run(batch)
+
+        self.container.spawn_managed_thread(respawn, identifier=f"rerun {self.method_name}")
+
+
+def event_handler(source_service, event_type, batch=None, **kwargs):
+    """`@event_handler(source, fact)`: the handler takes one event; with `batch=N` a list of up
+    to N events, applied in one transaction (see the module's docstring)."""
+    if batch:
+        return BatchEventHandler.decorator(source_service, event_type, batch=batch, **kwargs)
+    return ReliableEventHandler.decorator(source_service, event_type, **kwargs)

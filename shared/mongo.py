@@ -33,7 +33,7 @@ from functools import partial
 import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, IndexModel, MongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -103,7 +103,7 @@ class AlreadyProcessed(Exception):
 
 
 def database_name(config, service_name):
-    return f"{config.get('MONGO_DB_PREFIX', '')}{service_name}"
+    return f"{config.get('MONGO_DB_PREFIX') or ''}{service_name}"  # an empty env var reads as None
 
 
 class _SessionBound:
@@ -230,8 +230,21 @@ class Database:
 
         Only the first committed transaction of a worker claims; if it rolls back (a write
         conflict rerun), the next attempt claims again."""
+        if getattr(self._worker_ctx, "event_claimed", False):
+            return False
+        keys_of = getattr(self._worker_ctx.entrypoint, "processed_keys", None)
+        if keys_of is not None:  # a batch: every pair in one insert; any already there, none
+            now = clock.now()
+            try:
+                tx.processed_events.insert_many([{"_id": key, "processed_at": now}
+                                                 for key in keys_of(self._worker_ctx)])
+            except BulkWriteError as exc:
+                if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", ())):
+                    raise
+                raise AlreadyProcessed("some events of the batch are applied already") from exc
+            return True
         key_of = getattr(self._worker_ctx.entrypoint, "processed_key", None)
-        if key_of is None or getattr(self._worker_ctx, "event_claimed", False):
+        if key_of is None:
             return False
         key = key_of(self._worker_ctx)
         if tx.processed_events.find_one({"_id": key}, projection={"_id": 1}):

@@ -103,3 +103,24 @@ class ShippingService:
             raise RuntimeError(f"no courier for {event.payload['order_id']}")
         with self.db.transaction() as tx:
             tx.shipments.insert_one({"order_id": event.payload["order_id"]})
+
+
+# Orders the ledger's batch handler refuses, to drive a poison event through a batch.
+POISON_ORDERS = set()
+
+
+class LedgerService:
+    """A batch consumer: up to 20 events per worker, applied in one transaction."""
+
+    name = "kit_ledger"
+    db = Mongo()
+
+    @event_handler("kit_orders", "order_placed", batch=20)
+    def book(self, events):
+        if POISON_ORDERS & {e.payload["order_id"] for e in events}:
+            raise RuntimeError(f"cannot book {sorted(POISON_ORDERS)}")
+        with self.db.transaction() as tx:
+            tx.entries.insert_many([{"order_id": e.payload["order_id"], "amount_fen": e.payload["amount_fen"]}
+                                    for e in events])
+            booked = sum(e.payload["amount_fen"] for e in events)
+            tx.totals.update_one({"_id": "booked"}, {"$inc": {"fen": booked, "batches": 1}}, upsert=True)
