@@ -133,21 +133,24 @@ class Transaction:
             raise AttributeError(collection_name)
         return _SessionBound(self._db[collection_name], self.session)
 
-    def emit(self, type, payload, version=None):
+    def emit(self, type, payload, version=None, cause=None):
         """Record event `type` to be published once this transaction commits.
 
         Raises InvalidEvent (a programming error, not bad user input) if the payload does not
-        match the catalogue: the transaction is then rolled back with it."""
-        return self.emit_many(type, [payload], version)[0]
+        match the catalogue: the transaction is then rolled back with it. `cause`: the event
+        this one follows from, where the worker handles several (a batch handler)."""
+        return self.emit_many(type, [payload], version, cause)[0]
 
-    def emit_many(self, type, payloads, version=None):
+    def emit_many(self, type, payloads, version=None, cause=None):
         """`emit` for a batch of facts of one type, in one outbox write (bulk imports)."""
         data = self._worker_ctx.data
+        correlation_id = cause.correlation_id if cause else ensure_correlation_id(self._worker_ctx)
+        causation_id = cause.event_id if cause else data.get("causation_id")
         envelopes = [
             envelope(type, payload, version=version,
                      source=self._service_name,
-                     correlation_id=ensure_correlation_id(self._worker_ctx),
-                     causation_id=data.get("causation_id"),
+                     correlation_id=correlation_id,
+                     causation_id=causation_id,
                      actor=data.get(ACTOR) or None,
                      occurred_at=clock.now())
             for payload in payloads

@@ -12,9 +12,10 @@ import logging
 import uuid
 from datetime import timedelta
 
+from pymongo import UpdateOne
+
 from services.notifications import domain, store
 from services.notifications.domain import LANGUAGES, QUEUED, Message, Person, Post
-from services.notifications.providers import DeliveryFailed
 from shared import clock
 
 log = logging.getLogger(__name__)
@@ -41,49 +42,63 @@ class Notifier:
         # the staff assignment that tells us who the assignee is. Within this window an unknown
         # recipient means "not yet", and the event is retried; after it, "nobody we know".
         self.recipient_wait = timedelta(seconds=float(config.get("NOTIFY_RECIPIENT_WAIT_SECONDS", 600)))
+        self._causes = {}  # event id -> the event being handled (a batch has many)
 
     # ------------------------------------------------------------ events
 
     def on_event(self, event, apply=None, known=None):
         """Notify whoever `event` concerns; `apply(tx)` records what it teaches us, in the same
         transaction. `known`: people not stored yet (learned from this very event)."""
-        message, who = self.templates.message(event)
+        return self.on_events([event], apply, known)
+
+    def on_events(self, events, apply=None, known=None):
+        """`on_event` for a batch (a batch handler's events): one transaction, bulk delivery."""
         routed = []
-        if message is not None:
-            now = clock.now()
+        now = clock.now()
+        self._causes = {event.event_id: event for event in events}
+        for event in events:
+            message, who = self.templates.message(event)
+            if message is None:
+                continue
             recipients = store.resolve(self.db, who.selectors, known)
             unknown = [rid for rid, person in recipients if person is None]
             if unknown and now - event.occurred_at < self.recipient_wait:
-                raise RecipientNotYetKnown(f"{event.type}: {', '.join(unknown)} not known yet")
-            routed = [domain.route(message, person, now, recipient_id=rid) for rid, person in recipients]
+                raise RecipientNotYetKnown(
+                    f"{event.type} {event.event_id}: {', '.join(unknown)} not known yet")
+            routed += [domain.route(message, person, now, recipient_id=rid) for rid, person in recipients]
         return self.commit(routed, apply)
 
     def commit(self, routed, apply=None, inline_limit=None):
         """Record the notifications (and what `apply` writes) in one transaction, then deliver
         those that are due. The in-app inbox is written in that same transaction."""
-        new = []
         now = clock.now()
+        records, visits, inline = [], [], []
+        for record, in_person in routed:
+            inbox = self._inline(record, now)
+            if inbox is not None:
+                changes, attempt, _ = domain.after_attempt(record, True, inbox.STORED, now)
+                record = {**record, **changes, "attempts": [attempt]}
+            records.append(record)
+            visits.append(in_person)
+            inline.append(inbox)
         with self.db.transaction() as tx:
             if apply is not None:
                 apply(tx)
-            for record, in_person in routed:
-                inbox = self._inline(record, now)
-                if inbox is not None:
-                    changes, attempt, _ = domain.after_attempt(record, True, inbox.STORED, now)
-                    record = {**record, **changes, "attempts": [attempt]}
-                if store.save(tx, record):
-                    new.append(record)
-                    if inbox is not None:
-                        inbox.send_in(tx, record)
-                    if in_person:
-                        self._request_visit(tx, record)
+            saved = store.save_many(tx, records)
+            new = [records[i] for i in saved]
+            inbox_messages = [records[i] for i in saved if inline[i] is not None]
+            if inbox_messages:
+                self.providers["in_app"].send_many_in(tx, inbox_messages)
+            for i in saved:
+                if visits[i]:
+                    self._request_visit(tx, records[i])
         due = [r["_id"] for r in new if r["status"] == QUEUED and r["due_at"] <= now]
         self.deliver(due if inline_limit is None else due[:inline_limit])
         return new
 
     def _inline(self, record, now):
         provider = self.providers.get(record["channel"])
-        if record["status"] == QUEUED and record["due_at"] <= now and hasattr(provider, "send_in"):
+        if record["status"] == QUEUED and record["due_at"] <= now and hasattr(provider, "send_many_in"):
             return provider
         return None
 
@@ -92,54 +107,68 @@ class Notifier:
             "resident_id": record["recipient"], "grid_code": record.get("grid_code"),
             "topic": record["topic"], "message": record["body"] or "",
             "source_event_id": record["event_id"],
-        })
+        }, cause=self._causes.get(record["event_id"]))
 
     # ------------------------------------------------------------ delivery
 
-    def deliver(self, ids):
+    def deliver(self, ids, chunk=500):
+        """Attempt each due notification once (falling back at once where it says so), a chunk
+        at a time: one claim, one provider call per channel and one recording transaction each."""
         sent = 0
-        for notification_id in ids:
-            while notification_id:
-                notification_id, ok = self.attempt(notification_id)
+        for start in range(0, len(ids), chunk):
+            pending = list(ids[start:start + chunk])
+            while pending:
+                pending, ok = self.attempt_many(pending)
                 sent += ok
         return sent
 
-    def attempt(self, notification_id):
-        """One delivery attempt. Returns (id of a fallback to try now or None, sent?)."""
-        record = store.claim(self.db, notification_id, clock.now(), self.lease)
-        if record is None:
-            return None, False  # not due, already delivered, or another worker has it
-        provider = self.providers.get(record["channel"])
-        try:
-            if provider is None:
-                raise DeliveryFailed(f"no provider for channel {record['channel']!r}")
-            response, ok = provider.send(record), True
-        except DeliveryFailed as exc:
-            response, ok = str(exc), False
-        except Exception as exc:  # a provider bug must not lose the record: retried like a failure
-            log.exception("provider %s raised on %s", record["channel"], notification_id)
-            response, ok = repr(exc), False
+    def attempt_many(self, ids):
+        """One delivery attempt for each of `ids` that is due and not claimed by another worker.
+        Returns (ids of fallbacks to try now, how many were sent)."""
+        records = store.claim_many(self.db, ids, clock.now(), self.lease)
+        if not records:
+            return [], 0  # not due, already delivered, or another worker has them
+        outcomes = {}
+        for channel in dict.fromkeys(r["channel"] for r in records):
+            group = [r for r in records if r["channel"] == channel]
+            outcomes.update(zip([r["_id"] for r in group], self._send(channel, group), strict=True))
         now = clock.now()
-        changes, attempt, fall_back = domain.after_attempt(record, ok, response, now, self.retry)
-        changes["lease"] = store.new_lease()  # released: a claimer holding the old token loses
-        fallback = in_person = None
-        if fall_back:
-            fallback, in_person = self._fallback(record, now)
+        updates, fallbacks = [], []
+        for record in records:
+            ok, response = outcomes[record["_id"]]
+            changes, attempt, fall_back = domain.after_attempt(record, ok, response, now, self.retry)
+            changes["lease"] = store.new_lease()  # released: a claimer holding the old token loses
+            updates.append(UpdateOne({"_id": record["_id"]},
+                                     {"$set": changes, "$push": {"attempts": attempt}}))
+            if fall_back:
+                fallbacks.append(self._fallback(record, now))
 
-        def record(tx):
-            tx.notifications.update_one({"_id": notification_id},
-                                        {"$set": changes, "$push": {"attempts": attempt}})
-            saved = fallback is not None and store.save(tx, fallback)
-            if saved and in_person:
-                self._request_visit(tx, fallback)
+        def record_outcomes(tx):
+            tx.notifications.bulk_write(updates, ordered=False)
+            saved = [fallbacks[i] for i in store.save_many(tx, [f for f, _ in fallbacks])]
+            for fallback, in_person in saved:
+                if in_person:
+                    self._request_visit(tx, fallback)
             return saved
 
-        # The provider has acted: losing this record to a write conflict would send it again
-        # once the lease ends, so a conflict reruns the recording (database work only).
-        saved = self.db.run_transaction(record)
-        if saved and fallback["status"] == QUEUED and fallback["due_at"] <= now:
-            return fallback["_id"], ok
-        return None, ok
+        # The providers have acted: losing this record to a write conflict would send again once
+        # the lease ends, so a conflict reruns the recording (database work only).
+        saved = self.db.run_transaction(record_outcomes)
+        again = [f["_id"] for f, _ in saved if f["status"] == QUEUED and f["due_at"] <= now]
+        return again, sum(ok for ok, _ in outcomes.values())
+
+    def _send(self, channel, records):
+        """[(ok, response)] per record from the channel's provider; a provider bug is a failure
+        like any other (retried), never a lost record."""
+        provider = self.providers.get(channel)
+        if provider is None:
+            return [(False, f"no provider for channel {channel!r}")] * len(records)
+        try:
+            return provider.send_many(records)
+        except Exception as exc:
+            log.exception("provider %s raised on %d record(s), first %s", channel, len(records),
+                          records[0]["_id"])
+            return [(False, repr(exc))] * len(records)
 
     def _fallback(self, record, now):
         person = self.db.people.find_one({"_id": record["recipient"]})

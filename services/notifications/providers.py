@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from nameko.extensions import DependencyProvider
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared import clock
 
@@ -28,10 +28,32 @@ class Provider:
         """Deliver one notification record; return the provider's response (logged)."""
         raise NotImplementedError
 
+    def send_many(self, records):
+        """[(ok, response)] for each record. One by one here; a gateway with a bulk API
+        overrides it (one call for the lot)."""
+        outcomes = []
+        for record in records:
+            try:
+                outcomes.append((True, self.send(record)))
+            except DeliveryFailed as exc:
+                outcomes.append((False, str(exc)))
+        return outcomes
+
+
+def _insert_many_once(collection, docs, **kwargs):
+    """Insert `docs`; those already there (a retried delivery) count as done. The _ids of those."""
+    try:
+        collection.insert_many(docs, ordered=False, **kwargs)
+    except BulkWriteError as exc:
+        if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", ())):
+            raise
+        return {docs[error["index"]]["_id"] for error in exc.details["writeErrors"]}
+    return set()
+
 
 class InAppInbox(Provider):
     """The inbox lives in this service's database, so it can also be written in the very
-    transaction that records the notification (`send_in`): no separate delivery step."""
+    transaction that records the notification (`send_many_in`): no separate delivery step."""
 
     channel = "in_app"
     STORED = "stored in inbox"
@@ -46,9 +68,12 @@ class InAppInbox(Provider):
             return "already in inbox"
         return self.STORED
 
-    def send_in(self, tx, record):
-        tx.inbox.insert_one(self._message(record))
-        return self.STORED
+    def send_many(self, records):
+        there = _insert_many_once(self.db.inbox, [self._message(r) for r in records])
+        return [(True, "already in inbox" if r["_id"] in there else self.STORED) for r in records]
+
+    def send_many_in(self, tx, records):
+        tx.inbox.insert_many([self._message(r) for r in records])
 
     @staticmethod
     def _message(record):
@@ -101,6 +126,15 @@ class RecordingGateway(Provider):
         except DuplicateKeyError:
             return f"{self.channel} already accepted"
         return f"{self.channel} accepted by local gateway"
+
+    def send_many(self, records):
+        if self.failing:
+            return [(False, f"{self.channel} gateway unavailable (NOTIFY_FAILING_PROVIDERS)")] * len(records)
+        there = _insert_many_once(self.db[f"{self.channel}_sent"], [{
+            "_id": r["_id"], "to": r["address"], "title": r["title"], "text": r["body"], "at": clock.now(),
+        } for r in records])
+        return [(True, f"{self.channel} already accepted" if r["_id"] in there
+                 else f"{self.channel} accepted by local gateway") for r in records]
 
 
 class Channels(DependencyProvider):

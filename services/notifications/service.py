@@ -35,12 +35,13 @@ class NotificationsService:
 
     # ------------------------------------------------------------ who is who (registry)
 
-    @event_handler("registry", "resident_registered")
-    def on_resident_registered(self, event):
-        person = domain.person_from_resident(event.payload)
-        known = {**(self.db.people.find_one({"_id": person["_id"]}) or {}), **person}
-        self.notifier.on_event(event, known={person["_id"]: known}, apply=lambda tx: tx.people.update_one(
-            {"_id": person["_id"]}, {"$set": person}, upsert=True))
+    @event_handler("registry", "resident_registered", batch=100)
+    def on_resident_registered(self, events):
+        # a batch: the demo load and bulk imports register thousands at once, each welcomed
+        people = {p["_id"]: p for p in (domain.person_from_resident(e.payload) for e in events)}
+        stored = {p["_id"]: p for p in self.db.people.find({"_id": {"$in": list(people)}})}
+        known = {rid: {**stored.get(rid, {}), **person} for rid, person in people.items()}
+        self.notifier.on_events(events, known=known, apply=lambda tx: store.learn_people(tx, people.values()))
 
     @event_handler("registry", "resident_updated")
     def on_resident_updated(self, event):

@@ -10,7 +10,7 @@
 
 import uuid
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from services.notifications.domain import QUEUED, Person, Post
 
@@ -49,6 +49,12 @@ def resolve(db, selectors, known=None):
     return [(i, known.get(i) or found.get(i)) for i in ids]
 
 
+def learn_people(tx, people):
+    """Record people as a registry event describes them (new ones, or newer facts), in bulk."""
+    tx.people.bulk_write([UpdateOne({"_id": p["_id"]}, {"$set": p}, upsert=True) for p in people],
+                         ordered=False)
+
+
 def assign_post(tx, staff_id, role, grid_code):
     """Record a post; a grid has one current grid worker, so a new one replaces the previous."""
     if role == "grid_worker":
@@ -58,32 +64,42 @@ def assign_post(tx, staff_id, role, grid_code):
                         upsert=True)
 
 
-def save(tx, record):
-    """Insert a notification unless (event, recipient, channel) already has one. True if new."""
-    key = {k: record[k] for k in ("event_id", "recipient", "channel")}
-    result = tx.notifications.update_one(key, {"$setOnInsert": record}, upsert=True)
-    return result.upserted_id is not None
+def save_many(tx, records):
+    """Insert notifications unless (event, recipient, channel) already has one, in one bulk write;
+    the indexes (into `records`) of those that were new."""
+    if not records:
+        return []
+    result = tx.notifications.bulk_write([
+        UpdateOne({k: r[k] for k in ("event_id", "recipient", "channel")}, {"$setOnInsert": r}, upsert=True)
+        for r in records], ordered=True)
+    return sorted(result.upserted_ids)
 
 
 def new_lease():
     return uuid.uuid4().hex
 
 
-def claim(db, notification_id, now, lease):
-    """Take a due, queued notification for one delivery attempt (no other worker will).
+def claim_many(db, ids, now, lease):
+    """Take due, queued notifications for one delivery attempt each (no other worker will);
+    the records won.
 
-    Read by id, decide here, then compare-and-set the lease token: of two claimers only one
-    still matches it. (Two steps, and no find_one_and_update, because SecantusDB uses an index
-    only when it covers every predicate, and its findAndModify scans the whole collection.)"""
-    record = db.notifications.find_one({"_id": notification_id})
-    if record is None or record["status"] != QUEUED or record["due_at"] > now:
-        return None
-    if record.get("lease_until") is not None and record["lease_until"] > now:
-        return None  # another worker is on it
+    One read by id, decide here, then one bulk compare-and-set of the lease token: of two
+    claimers only one still matches it. (No find_one_and_update: SecantusDB uses an index only
+    when it covers every predicate, and its findAndModify scans the whole collection.)"""
+    records = db.notifications.find({"_id": {"$in": list(ids)}})
+    claimable = [r for r in records if r["status"] == QUEUED and r["due_at"] <= now
+                 and not (r.get("lease_until") is not None and r["lease_until"] > now)]
+    if not claimable:
+        return []
     taken = {"lease": new_lease(), "lease_until": now + lease}
-    result = db.notifications.update_one({"_id": notification_id, "lease": record.get("lease")},
-                                         {"$set": taken})
-    return {**record, **taken} if result.modified_count == 1 else None
+    result = db.notifications.bulk_write(
+        [UpdateOne({"_id": r["_id"], "lease": r.get("lease")}, {"$set": taken}) for r in claimable],
+        ordered=False)
+    if result.modified_count < len(claimable):  # another worker won some: keep those still ours
+        ours = {d["_id"] for d in db.notifications.find({"_id": {"$in": [r["_id"] for r in claimable]},
+                                                         "lease": taken["lease"]}, {"_id": 1})}
+        claimable = [r for r in claimable if r["_id"] in ours]
+    return [{**r, **taken} for r in claimable]
 
 
 def due_ids(db, now, limit):
