@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONWARNINGS := ignore::DeprecationWarning
+# eventlet's banner at import is a Warning, not a DeprecationWarning; this is its only switch
+export EVENTLET_TESTS := 1
 
 .PHONY: run stop test unit lint faults bench queues dlq replay logs docs venv infra infra-down compose-check clean
 

@@ -8,7 +8,12 @@ one batch), and times until every notification is delivered. Scenarios:
 
 - incident_dispatched -> the assignee's in-app inbox (7 grid workers);
 - resident_registered -> learn the resident and send an SMS welcome (local SMS gateway);
-- incident_dispatched, every event delivered twice -> the dedupe path (`--duplicates`).
+- incident_dispatched, every event delivered twice -> the dedupe path (`--duplicates`);
+- registered -> sms welcome again, with 1k, 10k and 50k residents already welcomed (`--grown`):
+  whether the drain slows as the collections grow.
+
+Each rate is also shown as a ratio to the raw batched-transaction limit of the same server,
+measured in the same run (bench/support.py), and the grown drains as a ratio to the 1k one.
 
 By default it starts its own SecantusDB (a temporary directory and a free port, removed
 afterwards), so the figures do not depend on what else the shared server is doing and nothing is
@@ -38,6 +43,7 @@ import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
 from datetime import UTC, date, datetime  # noqa: E402
+from functools import partial  # noqa: E402
 
 warnings.simplefilter("ignore")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,11 +51,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nameko.containers import ServiceContainer  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
-from bench.support import private_server  # noqa: E402
+from bench.support import print_table, private_server, ratio, raw_limits  # noqa: E402
+from services.notifications import domain, store  # noqa: E402
 from services.notifications.service import NotificationsService  # noqa: E402
 from shared import clock  # noqa: E402
 from shared.amqp import ConfirmedPublisher  # noqa: E402
 from shared.events import envelope  # noqa: E402
+from shared.mongo import KIT_INDEXES  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
 SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
@@ -94,14 +102,50 @@ def _dispatches(n, tag):
         for i in range(n)]
 
 
-def _residents(n):
-    return [_event("registry.resident_registered", {
-        "resident_id": f"R{i:05d}", "household_id": f"H{i // 3:05d}", "grid_code": str(i % 7 + 1),
-        "name": f"Resident {i}", "sex": "F", "birth_date": date(1980, 1, 1) if i % 5 else date(1950, 1, 1),
-        "residence_type": "registered", "phone": f"139{i:08d}"}) for i in range(n)]
+def _resident(i):
+    return {"resident_id": f"R{i:06d}", "household_id": f"H{i // 3:06d}", "grid_code": str(i % 7 + 1),
+            "name": f"Resident {i}", "sex": "F",
+            "birth_date": date(1980, 1, 1) if i % 5 else date(1950, 1, 1),
+            "residence_type": "registered", "phone": f"139{i:08d}"}
 
 
-def run_scenario(name, config, db, make_events, expect, duplicate=False):
+def _residents(n, first=0):
+    return [_event("registry.resident_registered", _resident(i)) for i in range(first, first + n)]
+
+
+def _already_welcomed(db, n, chunk=1000):
+    """What the welcome path leaves behind for `n` residents (people, sent notifications with
+    their attempt, SMS records, claims), written raw: the state a drain meets after n welcomes."""
+    now = DAYTIME
+    for start in range(0, n, chunk):
+        people, records, sms, claims = [], [], [], []
+        for i in range(start, min(n, start + chunk)):
+            person = domain.person_from_resident(_resident(i))
+            event_id = uuid.uuid4().hex
+            texts = {lang: ("欢迎", f"{person['name']}，您好！") for lang in domain.LANGUAGES}
+            message = domain.Message(event_id, "registry.resident_registered", "welcome", False, texts,
+                                     grid_code=person["grid_code"])
+            record, _ = domain.route(message, person, now)
+            changes, attempt, _ = domain.after_attempt(record, True, "sms accepted by local gateway", now)
+            records.append({**record, **changes, "attempts": [attempt]})
+            people.append(person)
+            sms.append({"_id": record["_id"], "to": record["address"], "title": record["title"],
+                        "text": record["body"], "at": now})
+            claims.append({"_id": f"{event_id}:on_resident_registered", "processed_at": now})
+        for collection, docs in (("people", people), ("notifications", records), ("sms_sent", sms),
+                                 ("processed_events", claims)):
+            db[collection].insert_many(docs, ordered=False)
+
+
+def run_scenario(name, config, db, make_events, expect, duplicate=False, existing=0):
+    if existing:
+        for collection, models in {**KIT_INDEXES, **store.INDEXES}.items():
+            db[collection].create_indexes(models)
+        filled = time.monotonic()
+        _already_welcomed(db, existing)
+        print(f"  {existing} residents already welcomed, written in {time.monotonic() - filled:.0f} s",
+              file=sys.stderr)
+        expect += existing
     container = ServiceContainer(NotificationsService, config)
     container.start()
     try:
@@ -128,7 +172,8 @@ def run_scenario(name, config, db, make_events, expect, duplicate=False):
         delivered = db.inbox.count_documents({}) + db.sms_sent.count_documents({})
         return {"scenario": name, "events": len(burst), "sent": done,
                 "publish_s": f"{published:.1f}", "total_s": f"{elapsed:.1f}",
-                "notif_per_s": f"{done / elapsed:.0f}", "delivered_twice": delivered - expect}
+                "notif_per_s": f"{done / elapsed:.0f}", "rate": done / elapsed,
+                "delivered_twice": delivered - expect}
     finally:
         container.stop()
 
@@ -139,6 +184,9 @@ def main():
     parser.add_argument("--workers", type=int, default=10)
     parser.add_argument("--duplicates", type=int, default=1000,
                         help="events of the redelivery scenario, each published twice (0: skip it)")
+    parser.add_argument("--grown", default="1000,10000,50000",
+                        help="residents already welcomed before a drain of --grown-events (empty: skip)")
+    parser.add_argument("--grown-events", type=int, default=1000)
     parser.add_argument("--shared", action="store_true",
                         help="use the shared server at MONGO_URI instead of a private SecantusDB")
     args = parser.parse_args()
@@ -148,6 +196,7 @@ def main():
     _api("PUT", f"/vhosts/{vhost}")
     _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
     client = MongoClient(mongo_uri, tz_aware=True)
+    limits = raw_limits(mongo_uri)
     clock.set_clock(lambda: DAYTIME)
     n = args.events
     rows = []
@@ -158,13 +207,18 @@ def main():
             ("registered -> sms welcome", lambda: _residents(n), n, False),
             (f"{d} dispatched twice -> in_app", lambda: _dispatches(d, "b"), d, True),
         ][:3 if d else 2]
-        for name, make, expect, duplicate in scenarios:
+        g = args.grown_events
+        scenarios = [(*scenario, 0) for scenario in scenarios] + [
+            (f"{g} registered -> sms welcome, {existing:,} residents before",
+             partial(_residents, g, existing), g, False, existing)
+            for existing in (int(x) for x in args.grown.split(",") if x)]
+        for name, make, expect, duplicate, existing in scenarios:
             config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
                       "MONGO_DB_PREFIX": f"{prefix}{len(rows)}_", "max_workers": args.workers,
                       "NOTIFY_TICK_SECONDS": 3600, "NOTIFY_DIGEST_TICK_SECONDS": 3600,
                       "OUTBOX_POLL_SECONDS": 1.0}
             db = client[f"{config['MONGO_DB_PREFIX']}notifications"]
-            rows.append(run_scenario(name, config, db, make, expect, duplicate))
+            rows.append(run_scenario(name, config, db, make, expect, duplicate, existing))
             print(f"  done: {rows[-1]}", file=sys.stderr)
     finally:
         clock.set_clock(None)
@@ -178,14 +232,18 @@ def main():
                 if name.startswith(prefix):
                     client.drop_database(name)
             client.close()
-    columns = ["scenario", "events", "sent", "publish_s", "total_s", "notif_per_s", "delivered_twice"]
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
-    where = "shared" if args.shared else "private"
-    print(f"notifications bench: burst of {n} events, max_workers={args.workers}, 1 service process, "
-          f"RabbitMQ + {where} SecantusDB on this machine (2 cores)")
-    print("  ".join(c.ljust(widths[c]) for c in columns))
+    first_grown = next((r["rate"] for r in rows if "before" in r["scenario"]), None)
     for row in rows:
-        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+        row["vs raw batched tx"] = ratio(row["rate"], limits["tx_batched"])
+        if "before" in row["scenario"]:
+            row["vs 1k before"] = ratio(row["rate"], first_grown)
+    where = "shared" if args.shared else "private"
+    rows.insert(0, {"scenario": "raw transaction, 50 claims + one $inc (limit)",
+                    "notif_per_s": f"{limits['tx_batched']:.0f}"})
+    print_table(f"notifications bench: burst of {n} events, max_workers={args.workers}, 1 service process, "
+                f"RabbitMQ + {where} SecantusDB on this machine (2 cores)", rows,
+                ["scenario", "events", "sent", "publish_s", "total_s", "notif_per_s", "vs raw batched tx",
+                 "vs 1k before", "delivered_twice"])
     print("sent: notifications with status sent; total_s: from the first publish to the last send; "
           "delivered_twice: provider deliveries beyond one per (event, recipient) — must be 0")
 

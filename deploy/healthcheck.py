@@ -8,6 +8,7 @@ reported but does not make the container unhealthy: it is work for an operator, 
 
 import argparse
 import json
+import logging
 import os
 import sys
 
@@ -27,6 +28,7 @@ def check(service, timeout):
 
 
 def main(argv=None):
+    logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method ... during closing channel"
     parser = argparse.ArgumentParser()
     parser.add_argument("service")
     parser.add_argument("--timeout", type=float, default=5)

@@ -4,18 +4,23 @@
     python -m deploy.queues dlq [SERVICE]    dead-lettered messages with their reasons
     python -m deploy.queues replay SERVICE [--limit N]
                                              after a fix: send DLQ messages back to their queue
+    python -m deploy.queues wait SERVICE...  until the platform's event queues and the services'
+                                             outboxes are empty (make run's "ready")
 
-Environment: AMQP_URI (default pyamqp://guest:guest@127.0.0.1:5672/) and RABBIT_API_URI
-(default http://guest:guest@127.0.0.1:15672).
+Environment: AMQP_URI, else the one the last `make run` used (.run/amqp_uri), else
+pyamqp://guest:guest@127.0.0.1:5672/; RABBIT_API_URI (default http://guest:guest@127.0.0.1:15672).
 """
 
 import argparse
 import base64
 import json
+import logging
 import os
 import sys
+import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from kombu import Connection
 
@@ -27,8 +32,26 @@ DEAD_LETTER_HEADERS = ("x-death", "x-error", "x-error-type", "x-traceback", "x-a
                        "x-first-death-queue", "x-first-death-reason")
 
 
+DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
+RECORDED_AMQP_URI = Path(__file__).resolve().parents[1] / ".run" / "amqp_uri"  # written by make run
+
+
+def platform_amqp_uri():
+    """(uri, where it came from): AMQP_URI, else what the last `make run` used, else the default."""
+    if os.environ.get("AMQP_URI"):
+        return os.environ["AMQP_URI"], "AMQP_URI"
+    if RECORDED_AMQP_URI.exists():
+        return RECORDED_AMQP_URI.read_text().strip(), "the last make run"
+    return DEFAULT_AMQP_URI, "default"
+
+
 def _vhost(amqp_uri):
     return Connection(amqp_uri).virtual_host or "/"
+
+
+def _where(amqp_uri):
+    conn = Connection(amqp_uri)
+    return f"vhost {conn.virtual_host or '/'!r} on {conn.hostname}:{conn.port or 5672}"
 
 
 class ManagementApi:
@@ -100,6 +123,57 @@ def dead_letters(api, vhost, service=None, count=50):
     return found
 
 
+def platform_vhosts(api):
+    """Vhosts that hold a platform (a `rpc-registry` queue): where to look when this one is empty."""
+    return sorted({q["vhost"] for q in api.call("/queues") if q["name"] == "rpc-registry"})
+
+
+def event_backlog(api, amqp_uri, vhost):
+    """Event messages still to handle in `vhost`: ready (exact, from the broker) plus unacked
+    (from the management API, a few seconds late)."""
+    names = [row["queue"] for row in queue_rows(api, vhost) if row["queue"].startswith("evt-")]
+    unacked = sum(row["unacked"] for row in queue_rows(api, vhost) if row["queue"].startswith("evt-"))
+    ready = 0
+    with Connection(amqp_uri) as conn:
+        for name in names:
+            ready += conn.default_channel.queue_declare(name, passive=True).message_count
+    return ready + unacked
+
+
+def wait_drained(api, amqp_uri, services, timeout=600, interval=1.0):
+    """Show the drain of the platform's event queues and outboxes; return the seconds it took,
+    once every service is healthy and both are empty twice in a row (the management API lags)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from deploy.healthcheck import check
+
+    vhost, started, zero_seen, peak = _vhost(amqp_uri), time.monotonic(), 0, 0
+    with Progress(TextColumn("[run] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bar:
+        task = bar.add_task("draining the platform's queues", total=None)
+        while time.monotonic() - started < timeout:
+            reports = {service: _health(check, service) for service in services}
+            unhealthy = [s for s, r in reports.items() if not (r and r.get("broker") and r.get("database"))]
+            left = event_backlog(api, amqp_uri, vhost) + sum((r or {}).get("outbox_backlog") or 0
+                                                             for r in reports.values())
+            peak = max(peak, left)
+            bar.update(task, total=peak, completed=peak - left,
+                       description=f"draining the platform's queues ({left} events left"
+                                   + (f"; waiting for {', '.join(unhealthy)}" if unhealthy else "") + ")")
+            zero_seen = zero_seen + 1 if left == 0 and not unhealthy else 0
+            if zero_seen >= 2:
+                return time.monotonic() - started
+            time.sleep(interval)
+    raise TimeoutError(f"the platform did not drain within {timeout} s")
+
+
+def _health(check, service):
+    try:
+        return check(service, 5)
+    except Exception:  # not answering yet: reported as unhealthy, and asked again
+        return None
+
+
 def replay(amqp_uri, service, limit=None):
     """Move dead-lettered messages of `service` back to their original queues; return how many.
 
@@ -143,24 +217,36 @@ def _table(rows, columns):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m deploy.queues", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="list", choices=["list", "dlq", "replay"])
-    parser.add_argument("service", nargs="?")
+    parser.add_argument("command", nargs="?", default="list", choices=["list", "dlq", "replay", "wait"])
+    parser.add_argument("service", nargs="*")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--all", action="store_true", help="also list RPC reply queues")
     args = parser.parse_args(argv)
-    amqp_uri = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
+    logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method ... during closing channel"
+    amqp_uri, source = platform_amqp_uri()
     api = ManagementApi(os.environ.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672"))
     vhost = _vhost(amqp_uri)
+    service = args.service[0] if args.service else None
+    if args.command == "wait":
+        seconds = wait_drained(api, amqp_uri, args.service)
+        print(f"[run] queues drained in {seconds:.0f} s")
+        return 0
+    print(f"{args.command}: {_where(amqp_uri)} (from {source})")
     if args.command == "list":
-        _table(queue_rows(api, vhost, args.all), ["queue", "depth", "unacked", "consumers", "in_per_s",
-                                        "out_per_s", "dlq"])
+        rows = queue_rows(api, vhost, args.all)
+        _table(rows, ["queue", "depth", "unacked", "consumers", "in_per_s", "out_per_s", "dlq"])
+        if not any(row["queue"] == "rpc-registry" for row in rows):
+            elsewhere = [v for v in platform_vhosts(api) if v != vhost]
+            print("no platform here" + (f"; platforms in vhost(s) {', '.join(elsewhere)}: "
+                                         "AMQP_URI=pyamqp://guest:guest@HOST:5672/<vhost> make queues"
+                                         if elsewhere else ""))
     elif args.command == "dlq":
-        _table(dead_letters(api, vhost, args.service),
+        _table(dead_letters(api, vhost, service),
                ["dlq", "queue", "event_type", "event_id", "attempts", "error_type", "error", "at"])
     else:
-        if not args.service:
+        if not service:
             parser.error("replay needs a SERVICE")
-        print(f"replayed {replay(amqp_uri, args.service, args.limit)} message(s)")
+        print(f"replayed {replay(amqp_uri, service, args.limit)} message(s)")
     return 0
 
 

@@ -64,6 +64,11 @@ class ConfirmedPublisher:
     def publish_batch(self, messages):
         """Publish `(exchange_name, routing_key, body_dict, headers)` tuples; return when all are
         confirmed. Raises `PublishFailed` if the broker refuses any or does not confirm in time."""
+        self.wait_confirmed(self.publish(messages))
+
+    def publish(self, messages):
+        """Publish without waiting; return a token for `wait_confirmed` (so a caller can prepare
+        and send the next batch while the broker confirms this one)."""
         channel = self._ensure_channel()
         for exchange, routing_key, body, headers in messages:
             message = channel.prepare_message(
@@ -76,8 +81,16 @@ class ConfirmedPublisher:
             channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
             self._pending.add(self._next_tag)
             self._next_tag += 1
+        return (self._connection, self._next_tag - 1)
+
+    def wait_confirmed(self, token):
+        """Return once everything published up to `token` is confirmed; `PublishFailed` if the
+        broker refused any of it, did not confirm in time, or the connection was lost since."""
+        connection, last_tag = token
+        if connection is not self._connection:
+            raise PublishFailed("the connection was lost before the broker confirmed")
         try:
-            while self._pending:
+            while any(tag <= last_tag for tag in self._pending):
                 self._connection.drain_events(timeout=self.confirm_timeout)
         except Exception as exc:
             self.close()

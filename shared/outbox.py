@@ -20,6 +20,7 @@ and retried with a growing pause; the events wait in the outbox meanwhile.
 import logging
 import random
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -133,16 +134,36 @@ class OutboxRelay:
             state["last_error"] = self.last_error
         return state
 
-    def relay_once(self):
-        """Publish one batch of pending events in order; return how many were sent."""
-        batch = list(self.db[OUTBOX].find({"status": PENDING}).sort("_id", 1).limit(self.batch_size))
-        if not batch:
-            return 0
+    def relay_once(self, rounds=5):
+        """Publish pending events in order, a batch per confirm round, and delete each batch once
+        confirmed; return how many were sent. Rounds are pipelined: the next batch is read and
+        published while the broker confirms the one before, so the relay runs at the pace of
+        confirms, not of confirm + read + delete. A few rounds per call, within a third of the
+        lease: the lease is renewed between calls."""
+        outbox, sent, after, in_flight = self.db[OUTBOX], 0, None, None
+        until = time.monotonic() + self.lease.total_seconds() / 3
+        for _ in range(rounds):
+            if in_flight is not None and time.monotonic() > until:
+                break
+            query = {"status": PENDING} if after is None else {"status": PENDING, "_id": {"$gt": after}}
+            batch = list(outbox.find(query).sort("_id", 1).limit(self.batch_size))
+            token = self._publish(batch) if batch else None
+            if in_flight is not None:
+                sent += self._settle(*in_flight)
+            if not batch:
+                return sent
+            in_flight, after = (batch, token), batch[-1]["_id"]
+        return sent + self._settle(*in_flight)
+
+    def _publish(self, batch):
         self.publisher.declare(self.exchange)
-        self.publisher.publish_batch([
+        return self.publisher.publish([
             (doc["exchange"], doc["routing_key"], doc["envelope"], message_headers(doc["envelope"]))
             for doc in batch
         ])
+
+    def _settle(self, batch, token):
+        self.publisher.wait_confirmed(token)
         self.db[OUTBOX].bulk_write([DeleteOne({"_id": doc["_id"]}) for doc in batch], ordered=False)
         return len(batch)
 

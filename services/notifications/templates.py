@@ -14,13 +14,14 @@ from nameko.extensions import DependencyProvider
 
 from services.notifications.domain import LANGUAGES, LOCAL_TZ, Message, audience
 from shared import events
+from shared.events import grid_events
 
 TEMPLATES = {
     "grid_events.incident_dispatched": {
         "zh-CN": ("新事件待处理：{incident_id}",
                   "网格{grid_code}有一件{category}事件（{priority}）派给您：{summary}。请在{accept_by}前接单。"),
         "en": ("New incident for you: {incident_id}",
-               "Grid {grid_code}: a {category} incident ({priority}) is yours: {summary}. "
+               "Grid {grid_code}: an incident ({category}, {priority}) is yours: {summary}. "
                "Please accept it by {accept_by}."),
     },
     "grid_events.incident_reported": {
@@ -100,6 +101,28 @@ LOCAL_TEMPLATES = {
 
 SUBSCRIBED = tuple(TEMPLATES)
 
+# Codes a template may show, by field: what a person reads instead, in their language. A code with
+# no name here is shown as it is (an id, a grid code), never a vocabulary a person must decode.
+DISPLAY_NAMES = {
+    "category": {
+        "zh-CN": grid_events.CATEGORIES,
+        "en": {"dispute": "dispute", "public_order": "public order", "sanitation": "sanitation",
+               "facilities": "facilities/roads/drains", "fire_safety": "fire safety",
+               "fraud_prevention": "fraud prevention", "epidemic_prevention": "epidemic prevention",
+               "illegal_parking": "illegal parking", "noise": "noise", "market_disorder": "market disorder",
+               "other": "other"},
+    },
+    "priority": {
+        "zh-CN": {"low": "低", "normal": "一般", "high": "高", "urgent": "紧急"},
+        "en": {"low": "low priority", "normal": "normal priority", "high": "high priority",
+               "urgent": "urgent"},
+    },
+    "kind": {  # visits
+        "zh-CN": {"move_in": "新迁入", "difficulty": "困难帮扶", "year_end": "年终走访"},
+        "en": {"move_in": "moved in", "difficulty": "in difficulty", "year_end": "year-end visit"},
+    },
+}
+
 
 class TemplateError(Exception):
     """A template does not fit its event: raised at start, never at send time."""
@@ -166,8 +189,10 @@ def _display(value):
     return "" if value is None else value
 
 
-def render(pair, values):
-    shown = {k: _display(v) for k, v in values.items()}
+def render(pair, values, language=None):
+    names = {field: by_language.get(language, {}) for field, by_language in DISPLAY_NAMES.items()}
+    shown = {k: names.get(k, {}).get(v, _display(v)) if isinstance(v, str) else _display(v)
+             for k, v in values.items()}
     return tuple(fmt.format(**shown) for fmt in pair)
 
 
@@ -183,7 +208,7 @@ class Templates:
         who = audience(event.type, event.payload)
         if who is None:
             return None, None
-        texts = {lang: render(pair, event.payload) for lang, pair in self.templates[event.type].items()}
+        texts = {lang: render(pair, event.payload, lang) for lang, pair in self.templates[event.type].items()}
         message = Message(event.event_id, event.type, who.topic, who.critical, texts,
                           grid_code=event.payload.get("grid_code"))
         return message, who

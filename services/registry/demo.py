@@ -16,6 +16,7 @@ validation as single registrations, and is a no-op when the register already hol
 """
 
 import argparse
+import logging
 import os
 import random
 import sys
@@ -324,7 +325,7 @@ def _batches(items, size):
         yield items[start:start + size]
 
 
-def _pipelined(method, payloads, in_flight):
+def _pipelined(method, payloads, in_flight, progress=None):
     """Call `method` once per payload with up to `in_flight` calls pending (nameko's `call_async`,
     safe on one proxy); results in order. On SecantusDB concurrent bulk inserts into one collection
     meet write conflicts (retried, but the retries cost more than the overlap gains): one at a time
@@ -334,12 +335,18 @@ def _pipelined(method, payloads, in_flight):
         pending.append(method.call_async(payload))
         if len(pending) >= in_flight:
             results.append(pending.pop(0).result())
-    results.extend(reply.result() for reply in pending)
+            if progress:
+                progress(len(results[-1]) if isinstance(results[-1], list) else results[-1])
+    for reply in pending:
+        results.append(reply.result())
+        if progress:
+            progress(len(results[-1]) if isinstance(results[-1], list) else results[-1])
     return results
 
 
-def load(registry, community, batch_size=500, in_flight=1, log=print):
-    """Load `community` through `registry` (an RPC proxy). Returns the counts and seconds."""
+def load(registry, community, batch_size=500, in_flight=1, log=print, progress=None):
+    """Load `community` through `registry` (an RPC proxy). Returns the counts and seconds.
+    `progress(n)` is told of every n items loaded (see `size`)."""
     started = time.monotonic()
     if registry.has_residents():
         log("the register already holds residents: the demo community is not loaded again")
@@ -357,13 +364,14 @@ def load(registry, community, batch_size=500, in_flight=1, log=print):
                      | ({"landlord_household_id": household_ids[h["landlord_key"]]}
                         if "landlord_key" in h else {})
                      for h in batch] for batch in _batches(group, batch_size)]
-        ids = [i for batch in _pipelined(registry.import_households, payloads, in_flight) for i in batch]
+        ids = [i for batch in _pipelined(registry.import_households, payloads, in_flight, progress)
+               for i in batch]
         household_ids.update(zip([h["key"] for h in group], ids, strict=True))
 
     payloads = [[{k: v for k, v in r.items() if k not in ("key", "household_key")}
                  | {"household_id": household_ids[r["household_key"]]} for r in batch]
                 for batch in _batches(community.residents, batch_size)]
-    ids = [i for batch in _pipelined(registry.import_residents, payloads, in_flight) for i in batch]
+    ids = [i for batch in _pipelined(registry.import_residents, payloads, in_flight, progress) for i in batch]
     resident_ids = dict(zip([r["key"] for r in community.residents], ids, strict=True))
 
     def by_resident(items):
@@ -371,15 +379,19 @@ def load(registry, community, batch_size=500, in_flight=1, log=print):
                  | {"resident_id": resident_ids[item["resident_key"]]} for item in batch]
                 for batch in _batches(items, batch_size)]
 
-    _pipelined(registry.import_party_members, by_resident(community.party_members), in_flight)
-    _pipelined(registry.import_shareholders, by_resident(community.shareholders), in_flight)
+    _pipelined(registry.import_party_members, by_resident(community.party_members), in_flight, progress)
+    _pipelined(registry.import_shareholders, by_resident(community.shareholders), in_flight, progress)
     for post in community.staff:
         registry.assign_grid_staff({k: v for k, v in post.items() if k != "resident_key"}
                                    | ({"resident_id": resident_ids[post["resident_key"]]}
                                       if "resident_key" in post else {}))
+    if progress:
+        progress(len(community.staff))
     for org in community.organisations:
         registry.register_organisation({k: v for k, v in org.items() if k != "member_keys"}
                                        | {"members": [resident_ids[k] for k in org["member_keys"]]})
+    if progress:
+        progress(len(community.organisations))
     seconds = time.monotonic() - started
     counts = registry.stats()
     log(f"loaded in {seconds:.1f} s: {counts}")
@@ -403,14 +415,33 @@ def main(argv=None):
         import eventlet
 
         eventlet.monkey_patch()
+        # a standalone client closing its channel while the broker still answers logs a warning
+        # ("Received method (60, 80) during closing channel"): harmless, and not for the console
+        logging.getLogger("amqp").setLevel(logging.ERROR)
         from nameko.standalone.rpc import ClusterRpcProxy
 
         config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
                   "serializer": "json"}
         actor = {"id": "demo-loader", "role": "admin"}
-        with ClusterRpcProxy(config, timeout=300, context_data={"actor": actor}) as cluster:
-            load(cluster.registry, community)
+        with ClusterRpcProxy(config, timeout=300, context_data={"actor": actor}) as cluster, \
+                progress_bar() as bar:
+            task = bar.add_task("loading the demo community", total=size(community))
+            load(cluster.registry, community, log=bar.console.print,
+                 progress=lambda n: bar.advance(task, n))
     return 0
+
+
+def size(community):
+    """How many items `load` reports progress on."""
+    return sum(len(items) for items in (community.households, community.residents, community.party_members,
+                                        community.shareholders, community.staff, community.organisations))
+
+
+def progress_bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[run] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn())
 
 
 if __name__ == "__main__":

@@ -69,3 +69,13 @@ def test_the_template_book_refuses_to_set_up_with_problems():
     book.container = FakeContainer()
     with pytest.raises(t.TemplateError, match=r"notifications cannot start, 1 template problem\(s\)"):
         book.setup()
+
+
+def test_codes_reach_people_as_names_in_their_language():
+    pair = t.TEMPLATES["grid_events.incident_dispatched"]
+    payload = {"incident_id": "INC-1", "grid_code": "G3", "category": "other", "priority": "low",
+               "summary": "路灯坏了", "accept_by": datetime(2026, 11, 2, 4, 0, tzinfo=UTC)}
+    _, zh = t.render(pair["zh-CN"], payload, "zh-CN")
+    _, en = t.render(pair["en"], payload, "en")
+    assert "其他" in zh and "（低）" in zh and "other" not in zh and "low" not in zh
+    assert "an incident (other, low priority)" in en
