@@ -219,10 +219,11 @@ class FinanceService:
 
     # --- the registry's facts: finance's own read model -----------------------------------------
 
-    @event_handler("registry", "resident_registered")
-    def on_resident_registered(self, event):
+    @event_handler("registry", "resident_registered", batch=100)
+    def on_resident_registered(self, events):  # a batch: the demo load and bulk imports bring thousands
         with self.db.transaction() as tx:
-            residents.resident_registered(tx, event.payload)
+            for event in events:
+                residents.resident_registered(tx, event.payload)
 
     @event_handler("registry", "resident_updated")
     def on_resident_updated(self, event):
@@ -252,15 +253,17 @@ class FinanceService:
             if view:
                 residents.bootstrap(tx, view)
 
-    @event_handler("registry", "household_registered")
-    def on_household_registered(self, event):
+    @event_handler("registry", "household_registered", batch=100)
+    def on_household_registered(self, events):  # a batch: the demo load and bulk imports bring thousands
         with self.db.transaction() as tx:
-            residents.household_registered(tx, event.payload)
+            for event in events:
+                residents.household_registered(tx, event.payload)
 
-    @event_handler("registry", "shareholder_enrolled")
-    def on_shareholder_enrolled(self, event):
+    @event_handler("registry", "shareholder_enrolled", batch=100)
+    def on_shareholder_enrolled(self, events):  # a batch: the demo load and bulk imports bring thousands
         with self.db.transaction() as tx:
-            residents.shareholder_enrolled(tx, event.payload)
+            for event in events:
+                residents.shareholder_enrolled(tx, event.payload)
 
     @event_handler("registry", "shareholder_changed")
     def on_shareholder_changed(self, event):
