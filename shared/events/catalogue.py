@@ -6,6 +6,7 @@ a consumer turns an invalid or unknown event into `InvalidEvent` (dead-lettered,
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 from marshmallow import EXCLUDE, Schema, ValidationError
 
@@ -76,6 +77,13 @@ def all_specs():
     return sorted(_specs.values(), key=lambda s: (s.type, s.version))
 
 
+@cache
+def _schema(schema_cls):
+    """One instance per schema class: building one deep-copies every field, and it was half the
+    cost of a bulk import's emit_many (py-spy); marshmallow schemas are reusable across calls."""
+    return schema_cls()
+
+
 def envelope(type, payload, *, source, correlation_id, causation_id=None, actor=None,
              occurred_at, version=None):
     """Build a validated envelope (a JSON-ready dict). Raises `InvalidEvent` on a bad payload."""
@@ -85,7 +93,7 @@ def envelope(type, payload, *, source, correlation_id, causation_id=None, actor=
         raise InvalidEvent(str(exc)) from None
     if event_spec.source != source:
         raise InvalidEvent(f"{source} may not emit {type}: only {event_spec.source} does")
-    schema = event_spec.schema()
+    schema = _schema(event_spec.schema)
     try:
         data = schema.dump(payload)
     except (AttributeError, TypeError, ValueError) as exc:
@@ -93,7 +101,7 @@ def envelope(type, payload, *, source, correlation_id, causation_id=None, actor=
     errors = schema.validate(data)
     if errors:
         raise InvalidEvent(f"payload of {type} v{event_spec.version} is invalid", errors)
-    return EnvelopeSchema().dump({
+    return _schema(EnvelopeSchema).dump({
         "event_id": new_event_id(),
         "type": type,
         "version": event_spec.version,
@@ -111,7 +119,7 @@ def parse(body, expected_type=None):
     if not isinstance(body, dict):
         raise InvalidEvent("event body is not an object")
     try:
-        data = EnvelopeSchema().load(body, unknown=EXCLUDE)
+        data = _schema(EnvelopeSchema).load(body, unknown=EXCLUDE)
     except ValidationError as exc:
         raise InvalidEvent("invalid envelope", exc.normalized_messages()) from None
     if expected_type and data["type"] != expected_type:
@@ -122,7 +130,7 @@ def parse(body, expected_type=None):
         raise InvalidEvent(str(exc)) from None
     try:
         # EXCLUDE: a producer may add optional fields within a version without breaking us.
-        data["payload"] = event_spec.schema().load(data["payload"], unknown=EXCLUDE)
+        data["payload"] = _schema(event_spec.schema).load(data["payload"], unknown=EXCLUDE)
     except ValidationError as exc:
         raise InvalidEvent(f"payload of {data['type']} v{data['version']} is invalid",
                            exc.normalized_messages()) from None
