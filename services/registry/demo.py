@@ -31,6 +31,7 @@ from stdnum.cn import ric
 
 from services.registry import domain
 from shared import clock
+from shared.errors import Busy
 
 DEFAULT_SEED = 2026
 GRID_NAMES = ["东街网格", "西街网格", "南门网格", "北苑网格", "新村网格", "溪边网格", "夜市网格"]
@@ -329,19 +330,37 @@ def _pipelined(method, payloads, in_flight, progress=None):
     """Call `method` once per payload with up to `in_flight` calls pending (nameko's `call_async`,
     safe on one proxy); results in order. On SecantusDB concurrent bulk inserts into one collection
     meet write conflicts (retried, but the retries cost more than the overlap gains): one at a time
-    is the default there; a real MongoDB can take more."""
+    is the default there; a real MongoDB can take more. A call refused as `Busy` (conflicts that
+    outlasted the service's reruns, nothing committed) is made again after a pause."""
     results, pending = [], []
-    for payload in payloads:
-        pending.append(method.call_async(payload))
-        if len(pending) >= in_flight:
-            results.append(pending.pop(0).result())
-            if progress:
-                progress(len(results[-1]) if isinstance(results[-1], list) else results[-1])
-    for reply in pending:
-        results.append(reply.result())
+
+    def settle():
+        payload, reply = pending.pop(0)
+        try:
+            result = reply.result()
+        except Busy:
+            result = _again(method, payload)
+        results.append(result)
         if progress:
-            progress(len(results[-1]) if isinstance(results[-1], list) else results[-1])
+            progress(len(result) if isinstance(result, list) else result)
+
+    for payload in payloads:
+        pending.append((payload, method.call_async(payload)))
+        if len(pending) >= in_flight:
+            settle()
+    while pending:
+        settle()
     return results
+
+
+def _again(method, payload, attempts=5):
+    for attempt in range(1, attempts + 1):
+        time.sleep(attempt)
+        try:
+            return method(payload)
+        except Busy:
+            if attempt == attempts:
+                raise
 
 
 def load(registry, community, batch_size=500, in_flight=1, log=print, progress=None):
