@@ -166,6 +166,9 @@ def run_scenario(name, config, db, make_events, expect, duplicate=False, existin
             if done >= expect or time.monotonic() > deadline:
                 break
             eventlet.sleep(0.5)
+        target = before + expect - existing  # every new one recorded as sent, not only handed over
+        while db.notifications.count_documents({"status": "sent"}) < target and time.monotonic() < deadline:
+            eventlet.sleep(0.2)
         elapsed = time.monotonic() - started
         done = db.notifications.count_documents({"status": "sent"}) - before
         eventlet.sleep(2)  # let any late duplicate show up before counting what the providers got
