@@ -322,6 +322,14 @@ class BatchEventHandler(ReliableEventHandler):
         return [group for key, group in keys.items() if key not in done]
 
     def handle_batch_result(self, batch, worker_ctx, result=None, exc_info=None):
+        try:
+            self._settle_batch(batch, exc_info)
+        except Exception as exc:  # noqa: BLE001 -- the broker went away while settling
+            # unacked on a connection that is gone: redelivered, and the claims make them duplicates
+            log.warning("could not settle a batch of %s (%r): it will be redelivered", self.queue.name, exc)
+        return result, exc_info
+
+    def _settle_batch(self, batch, exc_info):
         exc = exc_info[1] if exc_info is not None else None
         events_ = batch.events
         trace = {"correlation_id": events_[0].correlation_id, "event_type": events_[0].type,
@@ -343,7 +351,6 @@ class BatchEventHandler(ReliableEventHandler):
                 self._split_or_settle(batch, exc)
         else:
             self._split_or_settle(batch, exc)
-        return result, exc_info
 
     def _split_or_settle(self, batch, exc):
         if len(batch.groups) == 1:
