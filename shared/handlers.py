@@ -83,6 +83,12 @@ def dead_letter_queue(service_name):
                  durable=True)
 
 
+def entities(payload):
+    """The ids an event names (incident_id, resident_id, ...): on its log lines, so that grepping
+    the logs for an id finds every step of its story."""
+    return {key: value for key, value in payload.items() if key.endswith("_id") and isinstance(value, str)}
+
+
 def attempts_so_far(message):
     """Deliveries already made: 1 + the times it came back from a backoff queue."""
     retries = sum(int(death.get("count", 0)) for death in message.headers.get("x-death") or ()
@@ -153,7 +159,8 @@ class ReliableEventHandler(EventHandler):
     def _settle(self, message, worker_ctx, exc_info):
         event = worker_ctx.args[0]
         trace = {"correlation_id": event.correlation_id, "event_type": event.type,
-                 "event_id": event.event_id, "service": self.container.service_name}
+                 "event_id": event.event_id, "service": self.container.service_name,
+                 "entities": entities(event.payload)}
         if exc_info is not None and isinstance(exc_info[1], AlreadyProcessed):
             log.info("duplicate delivery to %s ignored: already applied", self.method_name, extra=trace)
             self.queue_consumer.ack_message(message)

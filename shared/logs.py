@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
         correlation_id = getattr(record, "correlation_id", None) or current_correlation_id()
         if correlation_id:
             entry["correlation_id"] = correlation_id
-        for key in ("service", "event_type", "event_id", "queue"):
+        for key in ("service", "event_type", "event_id", "queue", "entities"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

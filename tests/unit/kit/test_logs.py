@@ -35,3 +35,13 @@ def test_a_worker_without_a_correlation_id_gets_one_that_sticks():
     first = context.ensure_correlation_id(worker)
     assert first and context.ensure_correlation_id(worker) == first
     assert context.Context(worker).correlation_id == first
+
+
+def test_a_handled_event_names_its_entities_on_its_log_line():
+    from shared.handlers import entities
+
+    payload = {"incident_id": "INC-261127-A1B2C3", "grid_code": "G3", "reporter_resident_id": "R-000042",
+               "resolved_by": None, "rating": 5}
+    line = _line("handled by on_incident_resolved", entities=entities(payload))
+    assert line["entities"] == {"incident_id": "INC-261127-A1B2C3", "reporter_resident_id": "R-000042"}
+    assert "INC-261127-A1B2C3" in json.dumps(line)  # so `grep INC-...` finds it
