@@ -202,8 +202,11 @@ class Notifier:
             people = [(p["_id"], p) for p in domain.household_representatives(residents, now)]
         new = self.commit([domain.route(message, person, now, recipient_id=rid) for rid, person in people],
                           inline_limit=self.inline_limit)
+        # beyond `inline_limit` the messages go out with the next `release_due` tick: the caller
+        # follows them with `announcement_progress(announcement_id)`
         return {"announcement_id": announcement_id, "recipients": len(people),
-                "notifications": [r["_id"] for r in new]}
+                "notifications": [r["_id"] for r in new],
+                "progress": store.progress(self.db, announcement_id)}
 
     # ------------------------------------------------------------ morning digest
 

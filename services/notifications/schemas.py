@@ -57,6 +57,10 @@ class MarkRead(Schema):
     message_ids = fields.List(fields.Str(), required=True, validate=validate.Length(min=1, max=500))
 
 
+class AnnouncementRef(Schema):
+    announcement_id = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+
+
 class LogQuery(Schema):
     event_id = fields.Str()
     recipient = fields.Str()

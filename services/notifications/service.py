@@ -157,6 +157,15 @@ class NotificationsService:
         return self.notifier.announce(command, self.ctx.actor)
 
     @rpc
+    def announcement_progress(self, payload):
+        """A big announcement returns at once (its id is the job id); this says how far it got."""
+        query = schemas.AnnouncementRef().load(payload)
+        allowed, grid = domain.may_read_log(self.ctx.actor)
+        if not allowed:
+            raise Forbidden("only staff follow an announcement")
+        return store.progress(self.db, query["announcement_id"], grid)
+
+    @rpc
     def inbox(self, payload):
         query = schemas.InboxQuery().load(payload)
         self._own(query["person_id"])

@@ -12,7 +12,7 @@ import uuid
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
-from services.notifications.domain import QUEUED, Person, Post
+from services.notifications.domain import QUEUED, STATUSES, Person, Post
 
 INDEXES = {
     "people": [IndexModel([("kind", ASCENDING), ("grid_code", ASCENDING)], name="kind_grid"),
@@ -100,6 +100,16 @@ def claim_many(db, ids, now, lease):
                                                          "lease": taken["lease"]}, {"_id": 1})}
         claimable = [r for r in claimable if r["_id"] in ours]
     return [{**r, **taken} for r in claimable]
+
+
+def progress(db, event_id, grid_code=None):
+    """How far the notifications of one announcement (or event) have gone: counts by status."""
+    query = {"event_id": event_id, **({"grid_code": grid_code} if grid_code else {})}
+    counts = {status: 0 for status in STATUSES}
+    for record in db.notifications.find(query, {"status": 1}):
+        counts[record["status"]] += 1
+    return {"announcement_id": event_id, "total": sum(counts.values()), **counts,
+            "done": counts[QUEUED] == 0}
 
 
 def due_ids(db, now, limit):

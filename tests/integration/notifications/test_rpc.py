@@ -50,9 +50,12 @@ def test_a_large_announcement_returns_at_once_and_the_rest_goes_out_with_the_nex
 
     statuses = sorted(n["status"] for n in ndb.notifications.find({"event_id": sent["announcement_id"]}))
     assert statuses == ["queued", "sent"]
+    assert (sent["progress"]["total"], sent["progress"]["queued"], sent["progress"]["done"]) == (2, 1, False)
     with entrypoint_hook(service, "release_due") as release_due:
         assert release_due() == 1
     assert ndb.notifications.count_documents({"event_id": sent["announcement_id"], "status": "sent"}) == 2
+    later = rpc("notifications").announcement_progress({"announcement_id": sent["announcement_id"]})
+    assert (later["sent"], later["queued"], later["done"]) == (2, 0, True)
 
 
 def test_send_with_a_request_id_is_idempotent_and_grid_staff_are_everyone_posted_there(
