@@ -287,7 +287,7 @@ class Mongo(DependencyProvider):
         for collection, models in {**KIT_INDEXES, **self.indexes}.items():
             if models:
                 self.db[collection].create_indexes(models)
-        self.container.spawn_managed_thread(self._prune_claims, identifier="prune_claims")
+        self._pruner = self.container.spawn_managed_thread(self._prune_claims, identifier="prune_claims")
         # OUTBOX_RELAY=false runs an instance that writes but leaves publishing to its peers.
         if self.run_relay and self.container.config.get("OUTBOX_RELAY", True):
             self.relay.start(self.container)
@@ -306,12 +306,19 @@ class Mongo(DependencyProvider):
                 log.warning("could not prune old event claims of %s: %r", self.service_name, exc)
 
     def stop(self):
+        self._stop_pruner()
         self.relay.stop()
         self.client.close()
 
     def kill(self):
+        self._stop_pruner()
         self.relay.stop()
         self.client.close()
+
+    def _stop_pruner(self):
+        pruner, self._pruner = getattr(self, "_pruner", None), None
+        if pruner is not None:
+            pruner.kill()  # it only sleeps or deletes expired claims: nothing to finish
 
     def get_dependency(self, worker_ctx):
         return Database(self, worker_ctx)
