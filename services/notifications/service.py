@@ -68,10 +68,16 @@ class NotificationsService:
 
     # ------------------------------------------------------------ grid work (grid_events)
 
-    @event_handler("grid_events", "incident_dispatched")
-    def on_incident_dispatched(self, event):
-        work_id, work = event.payload["incident_id"], domain.incident_work(event.payload, event.occurred_at)
-        self.notifier.on_event(event, apply=lambda tx: store.open_work(tx, work_id, work))
+    @event_handler("grid_events", "incident_dispatched", batch=50)
+    def on_incident_dispatched(self, events):
+        # a batch: a storm or a sweep of CCTV alarms dispatches many at once
+        works = [(e.payload["incident_id"], domain.incident_work(e.payload, e.occurred_at)) for e in events]
+
+        def open_all(tx):
+            for work_id, work in works:
+                store.open_work(tx, work_id, work)
+
+        self.notifier.on_events(events, apply=open_all)
 
     @event_handler("grid_events", "incident_reported")
     def on_incident_reported(self, event):
