@@ -200,9 +200,9 @@ def load(cluster_for, market, log=print):
     wanted = sum(1 for v in market["vendors"] if "id_number" not in v)
     residents = iter(_residents(cluster_for({"id": "market-demo", "role": "admin"}).registry, wanted))
     vendor_ids = []
-    for n, vendor in enumerate(market["vendors"]):
+    for vendor in market["vendors"]:
         payload = dict(vendor) if "id_number" in vendor else {**vendor, "resident_id": next(residents)}
-        vendor_ids.append(_register(office, {**payload, "request_id": f"demo-vendor-{n:04d}"}))
+        vendor_ids.append(_register(office, payload))
     kinds = {v: market["vendors"][n]["goods_category"] for n, v in enumerate(vendor_ids)}
 
     # the rule book: proposed, put to the vendors (most vote, most in favour), adopted

@@ -26,7 +26,6 @@ ID_SHAPES = {
     "violation_id": r"VIO-[0-9A-F]{12}",
     "application_id": r"APP-[0-9A-F]{12}",
     "fee_id": r"FEE-\d{6}-[A-Z]\d{3}",
-    "request_id": r"[A-Za-z0-9_-]{8,64}",
     "zone": r"[A-Z]",
     "grid_code": r"G\d{1,2}",
 }
@@ -58,9 +57,8 @@ def Count(**kwargs):  # noqa: N802
 
 
 class Command(Strict):
-    """A command a caller may retry: the same `request_id` returns the first result."""
-
-    request_id = Id("request_id", load_default=None)
+    """A command. A caller retrying one sends the same `request_id` in the context: the kit
+    (shared/idempotency.py) answers a repeat with the first result."""
 
 
 # --- vendors --------------------------------------------------------------------------------

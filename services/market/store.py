@@ -115,22 +115,6 @@ def next_number(tx, name):
     return counter["n"]
 
 
-# --- idempotent commands ------------------------------------------------------------------
-
-
-def remembered(db, operation, request_id):
-    """The first result of `operation` under `request_id`, if it already ran."""
-    if not request_id:
-        return None
-    doc = db.requests.find_one({"_id": f"{operation}:{request_id}"})
-    return doc["result"] if doc else None
-
-
-def remember(tx, operation, request_id, result, now):
-    if request_id:
-        tx.requests.insert_one({"_id": f"{operation}:{request_id}", "result": result, "at": now})
-
-
 # --- queries the use cases repeat -----------------------------------------------------------
 
 

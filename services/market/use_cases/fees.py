@@ -85,7 +85,8 @@ def payment_received(db, payload):
     if payload["source"] != "market" or payload["applied_fen"] <= 0:
         return
     applied, reference = payload["applied_fen"], payload.get("reference") or ""
-    with db.transaction() as tx:
+
+    def work(tx):
         if tx.vendors.find_one({"_id": payload["payer"]}, {"_id": 1}) is None:
             log.warning(
                 "payment %s names no vendor of ours (%s): recorded, not applied",
@@ -114,3 +115,5 @@ def payment_received(db, payload):
                 "received_at": payload["received_at"],
             }
         )
+
+    db.run_transaction(work)

@@ -2,7 +2,6 @@
 night's figures; and the figures per night, month and year."""
 
 from services.market import domain, store
-from services.market.use_cases.common import once
 from services.market.use_cases.violations import reinstate
 from shared.errors import Conflict
 
@@ -38,7 +37,7 @@ def open_night(db, request, now):
             "stalls_allocated": allocated,
         }
 
-    return once(db, "open_night", request, work, now)
+    return db.run_transaction(work)
 
 
 def check_in(db, request, grant, now):
@@ -65,7 +64,7 @@ def check_in(db, request, grant, now):
         )
         return {"night_id": night["_id"], "stall_id": stall["_id"], "vendor_id": vendor["_id"]}
 
-    return once(db, "check_in", request, work, now)
+    return db.run_transaction(work)
 
 
 def record_footfall(db, request, now):
@@ -77,7 +76,7 @@ def record_footfall(db, request, now):
         )
         return {"night_id": night["_id"], "gate": request["gate"], "count": request["count"]}
 
-    return once(db, "record_footfall", request, work, now)
+    return db.run_transaction(work)
 
 
 def report_takings(db, request, grant, now):
@@ -105,7 +104,7 @@ def report_takings(db, request, grant, now):
             "takings_fen": request["takings_fen"],
         }
 
-    return once(db, "report_takings", request, work, now)
+    return db.run_transaction(work)
 
 
 def close_night(db, request, now):
@@ -122,7 +121,7 @@ def close_night(db, request, now):
         tx.emit("market.night_closed", summary)
         return stored
 
-    return once(db, "close_night", request, work, now)
+    return db.run_transaction(work)
 
 
 def market_stats(db, params):

@@ -4,7 +4,6 @@ published by the office alone, flagged as such. A version applies from its effec
 never rewrites a past violation (each violation keeps the rule-book id, points and fine it got)."""
 
 from services.market import domain, schemas, store
-from services.market.use_cases.common import once
 from shared.errors import Conflict, Forbidden, NotFound
 
 
@@ -32,7 +31,7 @@ def propose_rules(db, request, actor_id, now):
         tx.rule_books.insert_one(book)
         return schemas.RuleBookView().dump(book)
 
-    return once(db, "propose_rules", request, work, now)
+    return db.run_transaction(work)
 
 
 def vote_on_rules(db, request, grant, now):
@@ -67,7 +66,7 @@ def vote_on_rules(db, request, grant, now):
             "ballot": request["ballot"],
         }
 
-    return once(db, "vote_on_rules", request, work, now)
+    return db.run_transaction(work)
 
 
 def publish_rules(db, request, settings, actor_id, now):
@@ -118,7 +117,7 @@ def publish_rules(db, request, settings, actor_id, now):
             )
         return schemas.RuleBookView().dump({**book, "status": status, "result": result})
 
-    return once(db, "publish_rules", request, work, now)
+    return db.run_transaction(work)
 
 
 def get_rules(db, params, now):

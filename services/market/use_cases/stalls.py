@@ -4,7 +4,6 @@ allocations and releases."""
 import uuid
 
 from services.market import domain, store
-from services.market.use_cases.common import once
 from shared.errors import Conflict
 
 
@@ -24,8 +23,7 @@ def lay_out(db, stalls):
         if domain.stall_id(s["zone"], s["number"]) not in existing
     ]
     if new:
-        with db.transaction() as tx:
-            tx.stalls.insert_many(new)
+        db.run_transaction(lambda tx: tx.stalls.insert_many(new))
     return len(new)
 
 
@@ -61,13 +59,13 @@ def apply_for_stall(db, request, grant, now):
             "status": "waiting",
         }
 
-    return once(db, "apply_for_stall", request, work, now)
+    return db.run_transaction(work)
 
 
 def allocate_stall(db, request, settings, now):
     mode = request["mode"]
     work = {"lottery": _lottery, "renewal": _renewal, "direct": _direct}[mode]
-    return once(db, "allocate_stall", request, lambda tx: work(tx, request, settings, now), now)
+    return db.run_transaction(lambda tx: work(tx, request, settings, now))
 
 
 def _allocate(tx, stall, vendor_id, request, mode, lottery_id=None):
@@ -208,7 +206,7 @@ def release_stall(db, request, grant, now):
         release(tx, stall, request["reason"])
         return {"stall_id": stall["_id"], "vendor_id": stall["vendor_id"], "status": domain.VACANT}
 
-    return once(db, "release_stall", request, work, now)
+    return db.run_transaction(work)
 
 
 def list_stalls(db, params):

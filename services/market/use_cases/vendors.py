@@ -4,7 +4,6 @@ import logging
 from datetime import timedelta
 
 from services.market import domain, store
-from services.market.use_cases.common import once
 from shared.errors import Conflict, NotFound, invalid
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def register_vendor(db, request, role, now):
         )  # an outside vendor's only: residents' are the registry's
         return domain.vendor_view(store.with_dates("vendors", doc), role)
 
-    return once(db, "register_vendor", request, work, now)
+    return db.run_transaction(work)
 
 
 def _stored(licence):
@@ -91,7 +90,7 @@ def renew_licence(db, request, grant, now):
         tx.vendors.update_one({"_id": vendor["_id"]}, {"$set": {request["document"]: licence}})
         return {"vendor_id": vendor["_id"], "document": request["document"], **licence}
 
-    return once(db, "renew_licence", request, work, now)
+    return db.run_transaction(work)
 
 
 def vendor_record(db, vendor_id, grant):
@@ -153,21 +152,26 @@ def warn_expiring_licences(db, settings, now):
 
 
 def resident_registered(db, payload):
-    with db.transaction() as tx:
+    def work(tx):
         tx.residents.update_one(
             {"_id": payload["resident_id"]},
             {"$set": {"name": payload["name"], "grid_code": payload["grid_code"], "status": "active"}},
             upsert=True,
         )
 
+    db.run_transaction(work)
+
 
 def resident_left(db, payload, status):
     """A resident moved out or died: the read model says so, and a vendor who was that resident
     keeps their stall to the end of its term but may not renew it or win another."""
-    with db.transaction() as tx:
+
+    def work(tx):
         tx.residents.update_one(
             {"_id": payload["resident_id"]}, {"$set": {"status": status}}, upsert=True
         )
         tx.vendors.update_one(
             {"resident_id": payload["resident_id"]}, {"$set": {"resident_status": status}}
         )
+
+    db.run_transaction(work)

@@ -6,7 +6,6 @@ import uuid
 
 from services.market import domain, schemas, store
 from services.market.use_cases import stalls
-from services.market.use_cases.common import once
 from shared.errors import Conflict, invalid
 
 # what `violation_recorded` repeats of the violation document
@@ -45,7 +44,7 @@ def start_inspection(db, request, actor_id, now):
             "checklists": {kind: list(checks) for kind, checks in domain.CHECKLISTS.items()},
         }
 
-    return once(db, "start_inspection", request, work, now)
+    return db.run_transaction(work)
 
 
 def record_violation(db, request, settings, actor_id, now):
@@ -141,7 +140,7 @@ def record_violation(db, request, settings, actor_id, now):
             stalls.release(tx, stall, "licence to trade revoked")
         return schemas.ViolationView().dump(violation)
 
-    return once(db, "record_violation", request, work, now)
+    return db.run_transaction(work)
 
 
 def appeal_violation(db, request, grant, settings, now):
@@ -155,7 +154,7 @@ def appeal_violation(db, request, grant, settings, now):
         tx.violations.update_one({"_id": violation["_id"]}, {"$set": {"appeal": appeal}})
         return {"violation_id": violation["_id"], "appeal": appeal}
 
-    return once(db, "appeal_violation", request, work, now)
+    return db.run_transaction(work)
 
 
 def decide_appeal(db, request, actor_id, now):
@@ -176,7 +175,7 @@ def decide_appeal(db, request, actor_id, now):
             _reverse(tx, violation, request["reason"], now)
         return {"violation_id": violation["_id"], "appeal": appeal, "reversed": request["upheld"]}
 
-    return once(db, "decide_appeal", request, work, now)
+    return db.run_transaction(work)
 
 
 def _reverse(tx, violation, reason, now):

@@ -58,7 +58,7 @@ def test_renewal_weighs_compliance_and_arrears_block_it(market, mdb):
     assert "arrears" in str(refused.value.fields)
     mdb.vendors.update_one({"_id": good}, {"$set": {"points": 6}})  # at the warning threshold
     with pytest.raises(Conflict, match="compliance"):
-        market.office.allocate_stall({**renewal, "stall_id": "S-A001", "request_id": "renew-again-1"})
+        market.office.allocate_stall({**renewal, "stall_id": "S-A001"})
 
 
 def test_a_night_open_to_close_gives_its_figures(market, emitted):
