@@ -293,6 +293,36 @@ def _pages(method, query):
         page += 1
 
 
+class Clients:
+    """`cluster_for(actor)`: an RPC proxy acting as `actor`. Staff get a connection each; vendors
+    (hundreds of them) share one whose context names the vendor of the moment (nameko sends the
+    context dict as it is at each call, and the loader calls one at a time)."""
+
+    def __init__(self, config):
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        self.config, self.proxy_cls = config, ClusterRpcProxy
+        self.proxies, self.vendor_context = {}, {}
+
+    def __call__(self, actor):
+        if actor["role"] == "vendor":
+            self.vendor_context["actor"] = actor
+            key, context = "vendor", self.vendor_context
+        else:
+            key, context = actor["id"], {"actor": actor}
+        if key not in self.proxies:
+            self.proxies[key] = self.proxy_cls(self.config, timeout=120, context_data=context)
+            self.proxies[key].start()
+        return self.proxies[key]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for proxy in self.proxies.values():
+            proxy.stop()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load", action="store_true", help="load into the running platform")
@@ -307,21 +337,11 @@ def main(argv=None):
         import eventlet
 
         eventlet.monkey_patch()
-        from nameko.standalone.rpc import ClusterRpcProxy
-
         config = {
             "AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
             "serializer": "json",
         }
-        # one connection for every actor: the proxy sends its context dict as it is at each call
-        # (nameko keeps the dict it is given), and the loader calls one at a time
-        context = {}
-        with ClusterRpcProxy(config, timeout=120, context_data=context) as cluster:
-
-            def cluster_for(actor):
-                context["actor"] = actor
-                return cluster
-
+        with Clients(config) as cluster_for:
             load(cluster_for, market)
     return 0
 
