@@ -124,8 +124,10 @@ def dead_letters(api, vhost, service=None, count=50):
 
 
 def platform_vhosts(api):
-    """Vhosts that hold a platform (a `rpc-registry` queue): where to look when this one is empty."""
-    return sorted({q["vhost"] for q in api.call("/queues") if q["name"] == "rpc-registry"})
+    """Vhosts that hold a platform (a `rpc-registry` queue): where to look when this one is empty.
+    Test and benchmark vhosts (nameko_test_*, bench*) are left out: they come and go."""
+    return sorted({q["vhost"] for q in api.call("/queues") if q["name"] == "rpc-registry"
+                   and not q["vhost"].startswith(("nameko_test_", "bench"))})
 
 
 def event_backlog(api, amqp_uri, vhost):
