@@ -483,12 +483,14 @@ POLICY = Policy(
         "sign_lease": MAKER,
         "raise_invoices": {FINANCE_OFFICER: ALL, SYSTEM: ALL},
         "record_payment": {FINANCE_OFFICER: ALL, SYSTEM: ALL},
+    "import_payments": {FINANCE_OFFICER: ALL, SYSTEM: ALL},
         "arrears_report": BOOKS,
         "payer_statement": {**BOOKS, RESIDENT: OWN, VENDOR: OWN},
         # enterprises and reports
         "register_enterprise": MAKER,
         "record_enterprise_income": MAKER,
         "income_report": BOOKS,
+    "stats": INTEGRITY,
         # distribution
         "preview_dividends": MAKER,
         "approve_dividends": {FINANCE_APPROVER: ALL},

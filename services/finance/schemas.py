@@ -139,6 +139,11 @@ class RecordPayment(Strict):
     method = Choice(("bank", "cash", "wechat", "alipay"), load_default="bank")
 
 
+class ImportPayments(Strict):
+    payments = fields.List(fields.Nested(RecordPayment), required=True,
+                           validate=validate.Length(min=1, max=5000))
+
+
 class AsOf(Strict):
     as_of = fields.Date(load_default=None, allow_none=True)
 

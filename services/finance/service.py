@@ -4,7 +4,6 @@ schema, call a use case, answer with a view. See README.md for the RPCs, events 
 import logging
 
 from services.finance import domain, schemas, store
-from services.finance.registry_client import SystemRpcProxy
 from services.finance.use_cases import distribution, enterprises, ledger, property, residents
 from shared import clock
 from shared.config import ServiceConfig
@@ -12,6 +11,7 @@ from shared.context import RequestContext
 from shared.handlers import event_handler
 from shared.health import HealthProbe
 from shared.mongo import Mongo
+from shared.proxy import ServiceRpcProxy
 from shared.rpc import rpc
 from shared.timers import timer
 
@@ -26,7 +26,7 @@ class FinanceService:
     ctx = RequestContext()
     probe = HealthProbe()
     settings = ServiceConfig()  # the FINANCE section of the config
-    registry = SystemRpcProxy("registry")
+    registry = ServiceRpcProxy("registry")  # on finance's own authority (bootstrap of unknown residents)
 
     def _payout_options(self):
         settings = self.settings
@@ -122,6 +122,14 @@ class FinanceService:
         }
 
     @rpc
+    def import_payments(self, payload):
+        """A bank statement: many payments at once, each matched as `record_payment` does."""
+        request = schemas.load(schemas.ImportPayments, payload)
+        recorded = property.import_payments(self.db, request["payments"], clock.now())
+        return {"recorded": len(recorded), "applied_fen": sum(p["applied_fen"] for p in recorded),
+                "unapplied_fen": sum(p["unapplied_fen"] for p in recorded)}
+
+    @rpc
     def arrears_report(self, payload=None):
         request = schemas.load(schemas.AsOf, payload or {})
         return property.arrears_report(self.db, request["as_of"] or domain.local_today(clock.now()))
@@ -194,6 +202,12 @@ class FinanceService:
         request = schemas.load(schemas.RunSubsidies, payload)
         amount = request["amount_fen"] or int(self.settings.get(f"{request['kind']}_fen", 100_000))
         return distribution.run_subsidies(self.db, request["kind"], request["year"], amount, clock.now())
+
+    @rpc
+    def stats(self, payload=None):
+        """What the books hold (the demo loader uses it to stay a no-op when loaded)."""
+        schemas.load(schemas.Strict, payload or {})
+        return store.stats(self.db)
 
     @rpc
     def health(self):

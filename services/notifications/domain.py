@@ -122,8 +122,10 @@ def audience(event_type, payload):
     if event_type in MARKET_VENDOR_EVENTS:
         return Audience((Person(vendor_recipient(payload)),), "market",
                         critical=event_type == "market.vendor_suspended")
-    # Later, when their producers exist in the catalogue:
-    #   finance.dividend_paid / allowance_paid / rent_overdue -> Person(resident), topic "finance"
+    if event_type in ("finance.dividend_paid", "finance.allowance_paid"):
+        return Audience((Person(payload["resident_id"]),), "finance")  # the shareholder, the pensioner
+    if event_type == "finance.rent_overdue":
+        return Audience((Person(payload["tenant_id"]),), "finance")  # the tenant
     return None
 
 

@@ -138,9 +138,19 @@ class NotificationsService:
     def on_fee_charged(self, event):
         self.notifier.on_event(event)
 
-    # finance.dividend_paid / allowance_paid / rent_overdue: add a
-    # handler here calling self.notifier.on_event(event), a template in templates.py and the
-    # audience in domain.audience() once those events are in the catalogue.
+    # ------------------------------------------------------------ the cooperative's books (finance)
+
+    @event_handler("finance", "dividend_paid")
+    def on_dividend_paid(self, event):
+        self.notifier.on_event(event)
+
+    @event_handler("finance", "allowance_paid")
+    def on_allowance_paid(self, event):
+        self.notifier.on_event(event)
+
+    @event_handler("finance", "rent_overdue")
+    def on_rent_overdue(self, event):
+        self.notifier.on_event(event)
 
     # ------------------------------------------------------------ timers
 

@@ -63,11 +63,11 @@ TEMPLATES = {
     },
     "market.violation_recorded": {
         "zh-CN": ("夜市违规通知：{violation_id}",
-                  "摊位{stall_id}：{description}（{violation_type}），扣{points}分，罚款{fine_fen}分（人民币分），"
+                  "摊位{stall_id}：{description}（{violation_type}），扣{points}分，罚款{fine_fen}元，"
                   "累计{points_total}分。如有异议请在规定期限内申诉。"),
         "en": ("Night market violation: {violation_id}",
                "Stall {stall_id}: {description} ({violation_type}). {points} points and a fine of "
-               "{fine_fen} fen; {points_total} points in all. You may appeal within the appeal period."),
+               "{fine_fen} yuan; {points_total} points in all. You may appeal within the appeal period."),
     },
     "market.vendor_suspended": {
         "zh-CN": ("暂停经营通知",
@@ -84,9 +84,27 @@ TEMPLATES = {
     },
     "market.fee_charged": {
         "zh-CN": ("摊位费用缴纳通知",
-                  "摊位{stall_id}{period}月费用共{amount_fen}分（人民币分），请于{due_on}前缴纳。"),
+                  "摊位{stall_id}{period}月费用共{amount_fen}元，请于{due_on}前缴纳。"),
         "en": ("Stall fees due",
-               "Stall {stall_id}: the fees for {period} come to {amount_fen} fen, due by {due_on}."),
+               "Stall {stall_id}: the fees for {period} come to {amount_fen} yuan, due by {due_on}."),
+    },
+    "finance.dividend_paid": {
+        "zh-CN": ("{year}年度分红已发放",
+                  "您的{year}年度股份分红{amount_fen}元已发放（社区级{community_fen}元，{group}{group_fen}元，"
+                  "股数{shares}）。"),
+        "en": ("Your {year} dividend is paid", "Your {year} dividend of {amount_fen} yuan has been paid "
+               "(community {community_fen} yuan, {group} {group_fen} yuan, {shares} shares)."),
+    },
+    "finance.allowance_paid": {
+        "zh-CN": ("{month}高龄津贴已发放", "您{month}的老年人生活补贴{amount_fen}元已发放。"),
+        "en": ("Your allowance for {month} is paid", "Your elderly allowance of {amount_fen} yuan for "
+               "{month} has been paid."),
+    },
+    "finance.rent_overdue": {
+        "zh-CN": ("租金逾期提醒：{invoice_id}", "您承租的{unit_id}租金{open_fen}元已于{due_on}到期，"
+                  "已逾期{days_overdue}天，请尽快缴纳。"),
+        "en": ("Rent overdue: {invoice_id}", "The rent for {unit_id}, {open_fen} yuan, was due on {due_on} "
+               "and is {days_overdue} days overdue. Please pay it soon."),
     },
 }
 
@@ -189,9 +207,22 @@ def _display(value):
     return "" if value is None else value
 
 
+def _yuan(fen):
+    sign, (whole, cents) = "-" if fen < 0 else "", divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def _shown(key, value, names):
+    if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+        return _yuan(value)  # money travels in fen (integers); people read yuan
+    if isinstance(value, str):
+        return names.get(key, {}).get(value, _display(value))
+    return _display(value)
+
+
 def render(pair, values, language=None):
     names = {field: by_language.get(language, {}) for field, by_language in DISPLAY_NAMES.items()}
-    shown = {k: names.get(k, {}).get(v, _display(v)) if isinstance(v, str) else _display(v)
+    shown = {k: _shown(k, v, names)
              for k, v in values.items()}
     return tuple(fmt.format(**shown) for fmt in pair)
 

@@ -122,7 +122,7 @@ def run_dividends(db, run_id, now, batch_size=200, pause_seconds=0.0):
             )
         )
     booked_on = domain.local_today(now)
-    while db.run_transaction(lambda tx: _pay_dividend_batch(tx, run, booked_on, batch_size, now)):
+    while store.posting(db, lambda tx: _pay_dividend_batch(tx, run, booked_on, batch_size, now)):
         if pause_seconds:
             eventlet.sleep(pause_seconds)
     paid = db.dividend_lines.count_documents({"run_id": run_id, "status": "paid"})
@@ -302,5 +302,5 @@ def _pay_batches(db, entries, now, batch_size, event_of, event_type):
 
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        paid += db.run_transaction(lambda tx, batch=batch: write(tx, batch))
+        paid += store.posting(db, lambda tx, batch=batch: write(tx, batch))
     return paid

@@ -27,7 +27,7 @@ def record_enterprise_income(db, request, now):
         request["booked_on"] or domain.local_today(now),
         reference=f"{enterprise['_id']}:{request['period']}",
     )
-    db.run_transaction(lambda tx: store.post(tx, [doc], now))
+    store.posting(db, lambda tx: store.post(tx, [doc], now))
     return store.load_entry(db, doc["_id"])
 
 

@@ -27,7 +27,7 @@ def post_transfer(db, request, now):
             tx.emit("finance.transfer_posted", _posted(doc))
         return new
 
-    db.run_transaction(write)
+    store.posting(db, write)
     return store.load_entry(db, doc["_id"])
 
 
@@ -47,7 +47,7 @@ def reverse_transfer(db, request, now):
         if new:
             tx.emit("finance.transfer_posted", _posted(doc))
 
-    db.run_transaction(write)
+    store.posting(db, write)
     return store.load_entry(db, doc["_id"])
 
 

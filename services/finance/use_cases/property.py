@@ -82,7 +82,7 @@ def sign_lease(db, request, now):
             )
         return lease
 
-    return db.run_transaction(write)
+    return store.posting(db, write)
 
 
 def _overlaps(other, start, end):
@@ -154,7 +154,7 @@ def raise_invoices(db, month, now, due_days=10):
         return issued
 
     issued = sum(
-        db.run_transaction(lambda tx, chunk=chunk: write(tx, chunk)) for chunk in _chunks(leases, 200)
+        store.posting(db, lambda tx, chunk=chunk: write(tx, chunk)) for chunk in _chunks(leases, 200)
     )
     return {"month": month, "leases": len(leases), "issued": issued}
 
@@ -167,6 +167,19 @@ def record_payment(db, request, now):
     """Book money received and match it: the named reference first, then the payer's oldest open
     items (rent and deposit invoices for tenants; fees and fines for market vendors). What is left
     (an over- or unmatched payment) is held as the payer's credit in `unapplied_payments`."""
+    return store.posting(db, lambda tx: _record_payment(tx, request, now))
+
+
+def import_payments(db, requests, now, chunk=200):
+    """A bank statement's payments, each as `record_payment` would book it, a chunk per transaction."""
+    recorded = []
+    for start in range(0, len(requests), chunk):
+        part = requests[start : start + chunk]
+        recorded += store.posting(db, lambda tx, part=part: [_record_payment(tx, r, now) for r in part])
+    return recorded
+
+
+def _record_payment(tx, request, now):
     received_at = request["received_at"] or now
     payment = {
         "_id": request["payment_id"],
@@ -176,71 +189,67 @@ def record_payment(db, request, now):
         "reference": request["reference"],
         "method": request["method"],
     }
-
-    def write(tx):
-        existing = tx.payments.find_one({"_id": payment["_id"]})
-        if existing is not None:
-            if {k: existing.get(k) for k in payment} != payment:
-                raise Conflict(
-                    f"payment {payment['_id']} was recorded with other details",
-                    {"payment_id": ["already used for another payment"]},
-                )
-            return existing
-        collection, receivable = _receivables(payment["source"])
-        items = _open_items(tx, collection, payment)
-        applied, left = domain.match_payment(payment["amount_fen"], items)
-        by_account = {}
-        for item_id, part in applied:
-            item = next(i for i in items if i["_id"] == item_id)
-            debit = receivable(item)
-            by_account[debit] = by_account.get(debit, 0) + part
-            open_fen = item["open_fen"] - part
-            getattr(tx, collection).update_one(
-                {"_id": item_id}, {"$set": {"open_fen": open_fen, "status": PAID if open_fen == 0 else OPEN}}
+    existing = tx.payments.find_one({"_id": payment["_id"]})
+    if existing is not None:
+        if {k: existing.get(k) for k in payment} != payment:
+            raise Conflict(
+                f"payment {payment['_id']} was recorded with other details",
+                {"payment_id": ["already used for another payment"]},
             )
-        lines = [{"account": account("bank"), "amount_fen": payment["amount_fen"]}]
-        lines += [{"account": code, "amount_fen": -fen} for code, fen in sorted(by_account.items())]
-        if left:
-            lines.append({"account": account("unapplied_payments"), "amount_fen": -left})
-        doc = domain.entry(
-            payment["_id"],
-            "payment",
-            lines,
-            domain.local_today(received_at),
-            reference=payment["reference"],
-            fact={"id": payment["_id"], "kind": "payment_received"},
+        return existing
+    collection, receivable = _receivables(payment["source"])
+    items = _open_items(tx, collection, payment)
+    applied, left = domain.match_payment(payment["amount_fen"], items)
+    by_account = {}
+    for item_id, part in applied:
+        item = next(i for i in items if i["_id"] == item_id)
+        debit = receivable(item)
+        by_account[debit] = by_account.get(debit, 0) + part
+        open_fen = item["open_fen"] - part
+        getattr(tx, collection).update_one(
+            {"_id": item_id}, {"$set": {"open_fen": open_fen, "status": PAID if open_fen == 0 else OPEN}}
         )
-        store.post(tx, [doc], now)
-        settled = bool(payment["reference"]) and any(
-            i["_id"] == payment["reference"] and i["open_fen"] == dict(applied).get(i["_id"]) for i in items
-        )
-        stored = {
-            **payment,
+    lines = [{"account": account("bank"), "amount_fen": payment["amount_fen"]}]
+    lines += [{"account": code, "amount_fen": -fen} for code, fen in sorted(by_account.items())]
+    if left:
+        lines.append({"account": account("unapplied_payments"), "amount_fen": -left})
+    doc = domain.entry(
+        payment["_id"],
+        "payment",
+        lines,
+        domain.local_today(received_at),
+        reference=payment["reference"],
+        fact={"id": payment["_id"], "kind": "payment_received"},
+    )
+    store.post(tx, [doc], now)
+    settled = bool(payment["reference"]) and any(
+        i["_id"] == payment["reference"] and i["open_fen"] == dict(applied).get(i["_id"]) for i in items
+    )
+    stored = {
+        **payment,
+        "received_at": received_at,
+        "applied": [{"reference": r, "amount_fen": f} for r, f in applied],
+        "applied_fen": payment["amount_fen"] - left,
+        "unapplied_fen": left,
+        "settled": settled,
+    }
+    tx.payments.insert_one(stored)
+    tx.emit(
+        "finance.payment_received",
+        {
+            "payment_id": payment["_id"],
+            "source": payment["source"],
+            "reference": payment["reference"],
+            "payer": payment["payer"],
+            "amount_fen": payment["amount_fen"],
             "received_at": received_at,
-            "applied": [{"reference": r, "amount_fen": f} for r, f in applied],
-            "applied_fen": payment["amount_fen"] - left,
+            "applied_fen": stored["applied_fen"],
             "unapplied_fen": left,
             "settled": settled,
-        }
-        tx.payments.insert_one(stored)
-        tx.emit(
-            "finance.payment_received",
-            {
-                "payment_id": payment["_id"],
-                "source": payment["source"],
-                "reference": payment["reference"],
-                "payer": payment["payer"],
-                "amount_fen": payment["amount_fen"],
-                "received_at": received_at,
-                "applied_fen": stored["applied_fen"],
-                "unapplied_fen": left,
-                "settled": settled,
-                "entry_id": doc["_id"],
-            },
-        )
-        return stored
-
-    return db.run_transaction(write)
+            "entry_id": doc["_id"],
+        },
+    )
+    return stored
 
 
 def _receivables(source):

@@ -23,6 +23,7 @@ register_unit                A       R        R     R        R      R        R  
 sign_lease                   A       R        R     R        R      R        R      R
 raise_invoices               A       R        R     R        R      R        A      R
 record_payment               A       R        R     R        R      R        A      R
+import_payments              A       R        R     R        R      R        A      R
 arrears_report               A       A        A     R        R      R        R      R
 payer_statement:own          A       A        A     A        A      R        R      R
 payer_statement:other        A       A        A     N        N      R        R      R
@@ -37,6 +38,7 @@ dividend_statement:own       A       A        R     A        R      R        R  
 dividend_statement:other     A       A        R     N        R      R        R      R
 run_allowances               A       R        R     R        R      R        A      R
 run_subsidies                A       R        R     R        R      R        A      R
+stats                        A       A        A     R        R      A        R      R
 health                       A       A        A     A        A      A        A      A
 """
 
@@ -67,6 +69,8 @@ def payload(rpc, scope, who):
                        "monthly_rent_fen": 50_000, "start_month": "2026-01", "months": 12},
         "raise_invoices": {"month": "2026-11"},
         "record_payment": {"payment_id": f"PAY-M{n}", "source": "rent", "payer": "T-M", "amount_fen": 100},
+        "import_payments": {"payments": [{"payment_id": f"PAY-I{n}", "source": "rent", "payer": "T-M",
+                                          "amount_fen": 100}]},
         "payer_statement": {"payer": own_payer if scope == "own" else "T-OTHER"},
         "register_enterprise": {"enterprise_id": f"E-M{n}", "name": f"企业{n}", "kind": "self_run"},
         "record_enterprise_income": {"entry_id": f"EI-M{n}", "enterprise_id": "E-SEED", "period": "2026",

@@ -79,3 +79,17 @@ def test_codes_reach_people_as_names_in_their_language():
     _, en = t.render(pair["en"], payload, "en")
     assert "其他" in zh and "（低）" in zh and "other" not in zh and "low" not in zh
     assert "an incident (other, low priority)" in en
+
+
+def test_finance_tells_the_shareholder_in_yuan_though_money_travels_in_fen():
+    from shared.events import Event
+
+    book = t.Templates(t.TEMPLATES, t.LOCAL_TEMPLATES)
+    payload = {"payment_id": "DR-2025:SH-00001", "run_id": "DR-2025", "year": 2025,
+               "shareholder_id": "SH-00001", "resident_id": "R-000001", "group": "第3组", "shares": 5,
+               "community_fen": 631_007,
+               "group_fen": 212_000, "amount_fen": 843_007, "entry_id": "DR-2025:SH-00001"}
+    event = Event("e3", "finance.dividend_paid", 1, datetime.now(UTC), "finance", "c", None, None, payload)
+    message, who = book.message(event)
+    assert message.topic == "finance" and who.selectors[0].id == "R-000001"
+    assert "8,430.07 yuan" in message.texts["en"][1] and "8,430.07元" in message.texts["zh-CN"][1]
