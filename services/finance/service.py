@@ -4,7 +4,7 @@ schema, call a use case, answer with a view. See README.md for the RPCs, events 
 import logging
 
 from services.finance import domain, schemas, store
-from services.finance.use_cases import distribution, enterprises, ledger, property, residents
+from services.finance.use_cases import distribution, enterprises, ledger, market, property, residents
 from shared import clock
 from shared.config import ServiceConfig
 from shared.context import RequestContext
@@ -126,8 +126,11 @@ class FinanceService:
         """A bank statement: many payments at once, each matched as `record_payment` does."""
         request = schemas.load(schemas.ImportPayments, payload)
         recorded = property.import_payments(self.db, request["payments"], clock.now())
-        return {"recorded": len(recorded), "applied_fen": sum(p["applied_fen"] for p in recorded),
-                "unapplied_fen": sum(p["unapplied_fen"] for p in recorded)}
+        return {
+            "recorded": len(recorded),
+            "applied_fen": sum(p["applied_fen"] for p in recorded),
+            "unapplied_fen": sum(p["unapplied_fen"] for p in recorded),
+        }
 
     @rpc
     def arrears_report(self, payload=None):
@@ -230,6 +233,20 @@ class FinanceService:
         distribution.run_allowances(
             self.db, month, clock.now(), int(self.settings.get("allowance_fen", domain.ALLOWANCE_FEN))
         )
+
+    # --- the night market's money ----------------------------------------------------------------
+
+    @event_handler("market", "fee_charged")
+    def on_fee_charged(self, event):
+        store.posting(self.db, lambda tx: market.fee_charged(tx, event, clock.now()))
+
+    @event_handler("market", "violation_recorded")
+    def on_violation_recorded(self, event):
+        store.posting(self.db, lambda tx: market.violation_recorded(tx, event, clock.now()))
+
+    @event_handler("market", "violation_reversed")
+    def on_violation_reversed(self, event):
+        store.posting(self.db, lambda tx: market.violation_reversed(tx, event, clock.now()))
 
     # --- the registry's facts: finance's own read model -----------------------------------------
 
