@@ -50,6 +50,10 @@ start() {
   if [ -f services/gateway/demo.py ]; then
     $PY -m services.gateway.demo --load
   fi
+  if [ -f services/finance/demo.py ]; then
+    echo "[run] loading the demo economy through finance (once its shareholders arrive from the registry)"
+    $PY -m services.finance.demo --load
+  fi
   # ready means: every service healthy, the demo loaded, and what it caused handled
   # shellcheck disable=SC2046
   $PY -m deploy.queues wait $(services)

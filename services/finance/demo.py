@@ -88,12 +88,22 @@ def months(until):
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def _pipelined(method, payloads, in_flight=20):
-    results = []
-    for start in range(0, len(payloads), in_flight):
-        replies = [method.call_async(p) for p in payloads[start : start + in_flight]]
-        results.extend(reply.result() for reply in replies)
-    return results
+def _call(method, payload, attempts=10):
+    """One call; refused as Busy (conflicts outlasting the reruns, nothing written) it is made again
+    after a pause: a loaded machine must slow the demo down, not abort `make run`."""
+    from shared.errors import Busy
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return method(payload)
+        except Busy:
+            if attempt == attempts:
+                raise
+            time.sleep(attempt)
+
+
+def _each(method, payloads):
+    return [_call(method, p) for p in payloads]
 
 
 def load(finance, today, log=print, wait_seconds=600):
@@ -103,10 +113,10 @@ def load(finance, today, log=print, wait_seconds=600):
         return None
     shareholders = _wait_for_shareholders(finance, log, wait_seconds)
     plan = build()
-    _pipelined(finance.register_unit, plan["units"])
-    _pipelined(finance.sign_lease, plan["leases"], in_flight=4)
+    _each(finance.register_unit, plan["units"])
+    _each(finance.sign_lease, plan["leases"])
     for month in months(today):
-        finance.raise_invoices({"month": month})
+        _call(finance.raise_invoices, {"month": month})
     deposits = [
         {
             "payment_id": f"PAY-DEP-{lease['lease_id']}",
@@ -117,7 +127,7 @@ def load(finance, today, log=print, wait_seconds=600):
         }
         for lease in plan["leases"]
     ]
-    finance.import_payments({"payments": deposits})
+    _call(finance.import_payments, {"payments": deposits})
     rents = []
     all_months = list(months(today))
     for lease in plan["leases"]:
@@ -134,20 +144,22 @@ def load(finance, today, log=print, wait_seconds=600):
                 }
             )
     for start in range(0, len(rents), 1000):  # the bank statements, a thousand lines each
-        finance.import_payments({"payments": rents[start:start + 1000]})
+        _call(finance.import_payments, {"payments": rents[start : start + 1000]})
     for enterprise_id, name, kind, _ in ENTERPRISES:
-        finance.register_enterprise({"enterprise_id": enterprise_id, "name": name, "kind": kind})
+        _call(finance.register_enterprise, {"enterprise_id": enterprise_id, "name": name, "kind": kind})
     for enterprise_id, _, _, profit in ENTERPRISES:
-        finance.record_enterprise_income(
+        _call(
+            finance.record_enterprise_income,
             {
                 "entry_id": f"EI-{enterprise_id}-{YEAR}",
                 "enterprise_id": enterprise_id,
                 "period": str(YEAR),
                 "amount_fen": profit * 100,
                 "booked_on": f"{YEAR}-12-31",
-            }
+            },
         )
-    finance.post_transfer(
+    _call(
+        finance.post_transfer,
         {
             "entry_id": f"OTHER-{YEAR}",
             "code": "other_income",
@@ -155,14 +167,15 @@ def load(finance, today, log=print, wait_seconds=600):
             "credit": "community/income_other",
             "amount_fen": OTHER_INCOME_YUAN * 100,
             "booked_on": f"{YEAR}-12-31",
-        }
+        },
     )
-    run = finance.preview_dividends(
+    run = _call(
+        finance.preview_dividends,
         {
             "year": YEAR,
             "community_fen": DIVIDEND_POOLS_YUAN["community"] * 100,
             "groups_fen": {g: DIVIDEND_POOLS_YUAN["group"] * 100 for g in shareholders["groups"]},
-        }
+        },
     )
     income = finance.income_report({"year": YEAR})
     log(
