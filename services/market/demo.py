@@ -311,15 +311,15 @@ class Clients:
         else:
             key, context = actor["id"], {"actor": actor}
         if key not in self.proxies:
-            self.proxies[key] = self.proxy_cls(self.config, timeout=120, context_data=context)
-            self.proxies[key].start()
-        return self.proxies[key]
+            proxy = self.proxy_cls(self.config, timeout=120, context_data=context)
+            self.proxies[key] = (proxy, proxy.start())
+        return self.proxies[key][1]
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        for proxy in self.proxies.values():
+        for proxy, _ in self.proxies.values():
             proxy.stop()
 
 
