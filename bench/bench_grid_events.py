@@ -1,4 +1,5 @@
-"""report_incident latency and throughput, with the real registry routing each report.
+"""report_incident latency and throughput: routed from grid_events' read models, and (the way it
+was before, now only the fallback) by registry RPCs, both in one run.
 
     .venv/bin/python bench/bench_grid_events.py [--calls 300] [--concurrency 1,5,10]
 
@@ -6,9 +7,12 @@ Runs grid_events and registry in-process (their own RabbitMQ vhost, removed afte
 private database server from bench/support.py; `--shared` uses MONGO_URI) and times
 `report_incident` through a standalone RPC client:
 
-- latency: sequential calls, one client; each report costs 1-3 registry RPCs (grid_of_address,
-  get_grid, list_staff for police categories), a duplicate query and one transaction (incident +
-  2 outbox events);
+- latency, local: sequential calls, one client; each report is routed from the `grids` and
+  `staff` read models (built from registry.grid_defined / grid_staff_assigned), then a duplicate
+  query and one transaction (incident + 2 outbox events);
+- latency, registry RPC: the same with the read models emptied, so every report takes the
+  fallback path of a grid not heard of: 1-3 registry RPCs (grid_of_address, get_grid, list_staff
+  for police categories), as every report did before;
 - throughput: N greenthreads, one RPC client each, over the same number of calls.
 
 Assumes RabbitMQ at 127.0.0.1:5672 (management 15672; override with AMQP_HOST).
@@ -70,7 +74,7 @@ def _percentile(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def latency(config, calls, kind):
+def latency(config, calls, kind, routing="local"):
     with ClusterRpcProxy(config, context_data=ADMIN) as cluster:
         for n in range(20):  # warm up
             cluster.grid_events.report_incident(_report(n, kind))
@@ -79,7 +83,7 @@ def latency(config, calls, kind):
             started = time.perf_counter()
             cluster.grid_events.report_incident(_report(n, kind))
             times.append((time.perf_counter() - started) * 1000)
-    return {"scenario": f"latency, {kind}", "calls": calls, "concurrency": 1,
+    return {"scenario": f"latency, {kind}, {routing}", "calls": calls, "concurrency": 1,
             "median_ms": f"{statistics.median(times):.1f}", "p95_ms": f"{_percentile(times, 0.95):.1f}",
             "p99_ms": f"{_percentile(times, 0.99):.1f}", "per_s": f"{calls / (sum(times) / 1000):.0f}"}
 
@@ -115,6 +119,16 @@ def throughput(config, calls, concurrency, kind):
             "errors": len(errors)}
 
 
+def _wait_for_read_models(model, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        staff = model.staff.count_documents({})
+        if model.grids.count_documents({}) == len(GRIDS) and staff == len(GRIDS) + 1:  # + police desk
+            return
+        time.sleep(0.2)
+    raise RuntimeError("grid_events did not hear of every grid and staff post")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
@@ -143,8 +157,18 @@ def main():
                                                     "name": f"网格员{code}", "phone": "13800138000"})
             cluster.registry.assign_grid_staff({"grid_code": None, "role": "police_desk", "name": "警务室",
                                                 "phone": "13800138001"})
+        model = client[f"{prefix}grid_events"]
+        _wait_for_read_models(model)
+        saved = {name: list(model[name].find()) for name in ("grids", "staff")}
+        for name in saved:  # a grid not heard of: routed by registry RPCs, as before
+            model[name].delete_many({})
         for kind in ("address", "grid", "police"):
-            rows.append(latency(config, args.calls, kind))
+            rows.append(latency(config, args.calls, kind, routing="registry RPC (before)"))
+            print(f"  done: {rows[-1]}", file=sys.stderr)
+        for name, docs in saved.items():
+            model[name].insert_many(docs)
+        for kind in ("address", "grid", "police"):
+            rows.append(latency(config, args.calls, kind, routing="local read model"))
             print(f"  done: {rows[-1]}", file=sys.stderr)
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             rows.append(throughput(config, args.calls, concurrency, "address"))
@@ -158,7 +182,7 @@ def main():
         _api("DELETE", f"/vhosts/{vhost}")
     columns = ["scenario", "calls", "concurrency", "median_ms", "p95_ms", "p99_ms", "per_s", "errors"]
     widths = {c: max(len(c), *(len(str(r.get(c, "-"))) for r in rows)) for c in columns}
-    print(f"grid_events bench: report_incident with the registry routing it, 1 process each in one runner, "
+    print(f"grid_events bench: report_incident, 1 process each (grid_events, registry) in one runner, "
           f"RabbitMQ + SecantusDB on this machine; {incidents} incidents written")
     print(" | ".join(c.ljust(widths[c]) for c in columns))
     print("-|-".join("-" * widths[c] for c in columns))

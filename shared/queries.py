@@ -31,9 +31,10 @@ def page(collection, flt, query, sort, view=None, projection=None):
     return {"items": items, "total": total, "page": query["page"], "page_size": size}
 
 
-def load(collection, field, value, what, projection=None):
-    """The one document whose `field` is `value`, or NotFound naming `what`."""
+def load(collection, field, value, what, projection=None, name=None):
+    """The one document whose `field` is `value`, or NotFound naming `what` (under `name`, the
+    request's field, when it differs from the stored one, e.g. `_id`)."""
     doc = collection.find_one({field: value}, projection)
     if doc is None:
-        raise not_found(what, field, value)
+        raise not_found(what, name or field, value)
     return doc

@@ -9,12 +9,13 @@ here too. Everything takes the time it needs as an argument: nothing reads a clo
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from shared.clock import local_date
-from shared.errors import Conflict, InvalidInput
+from shared.context import actor_grid, actor_id, actor_role
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events import grid_events as catalogue
-from shared.events.grid_events import ESCALATION_LADDER, HIGH, LOW, NORMAL, PRIORITIES, SOURCES, URGENT  # noqa: F401
+from shared.events.grid_events import ESCALATION_LADDER, HIGH, LOW, NORMAL, URGENT
 
 
 def new_id(prefix: str, moment: datetime) -> str:
@@ -22,12 +23,90 @@ def new_id(prefix: str, moment: datetime) -> str:
     return f"{prefix}-{local_date(moment):%y%m%d}-{secrets.token_hex(3).upper()}"
 
 
+# ---------------------------------------------------------------- who may do what
+
+STAFF_ROLES = ("admin", "community_office", "grid_worker", "police_desk")
+SUPERVISORS = ("admin", "community_office")
+
+
+def check_staff(actor, incident=None):
+    """Residents only report, rate and reopen; a grid worker acts in their own grid only.
+    No actor: the service itself (timers, handlers) acts."""
+    if actor is None:
+        return
+    role = actor_role(actor)
+    if role not in STAFF_ROLES:
+        raise Forbidden("only staff may do this", {"role": [f"{role} may not"]})
+    if role == "grid_worker" and incident is not None and actor_grid(actor) != incident["grid_code"]:
+        raise Forbidden("this incident belongs to another grid", {"grid_code": [incident["grid_code"]]})
+
+
+def check_not_resident(actor, what):
+    """Visits and campaigns are recorded by staff (or the service); residents may not."""
+    if actor_role(actor) == "resident":
+        raise Forbidden(f"only staff {what}", {"role": ["resident"]})
+
+
+def check_reporter(actor, incident):
+    """Rating, reopening and closing are the reporter's (or the office's, recording it for them)."""
+    if actor is None or actor_role(actor) in SUPERVISORS:
+        return
+    reporter = incident.get("reporter_resident_id")
+    if actor_role(actor) == "resident" and reporter and actor_id(actor) == reporter:
+        return
+    raise Forbidden("only the reporter may do this", {"actor": ["not the reporter"]})
+
+
+def check_supervisor(actor):
+    if actor is not None and actor_role(actor) not in SUPERVISORS:
+        raise Forbidden("only the community office may do this", {"role": [str(actor_role(actor))]})
+
+
+def check_lifecycle(actor, action, incident):
+    """Who may apply a lifecycle action: the reporter's actions, or staff of the incident's grid."""
+    if action in ("rate", "reopen", "close"):
+        check_reporter(actor, incident)  # the handler does not close their own work
+    elif action != "auto_close":
+        check_staff(actor, incident)
+
+
+def reader_scope(actor):
+    """A resident sees only what they reported; staff and services see everything."""
+    if actor is not None and actor_role(actor) not in STAFF_ROLES:
+        return {"reporter_resident_id": actor_id(actor, "-")}
+    return {}
+
+
+def visible(incident, actor):
+    """The incident if `actor` may see it; to a resident, others' reports do not exist."""
+    scope = reader_scope(actor)
+    if scope and incident.get("reporter_resident_id") != scope["reporter_resident_id"]:
+        raise NotFound("no such incident", {"incident_id": [incident["incident_id"]]})
+    return incident
+
+
+def reporter_of(data, actor):
+    """A resident reports as themself; staff may name the resident they report for."""
+    return actor_id(actor) if actor_role(actor) == "resident" else data.get("reporter_resident_id")
+
+
+# ---------------------------------------------------------------- routing
+
+
+def assignee(cat, staff):
+    """Who handles a report of category `cat`, among the grid's current `staff` (read model
+    documents {_id, role, grid_code, assigned_at}): the latest holder of the handling role."""
+    holders = sorted((s for s in staff if s["role"] == cat.handling_role),
+                     key=lambda s: s.get("assigned_at") or datetime.min.replace(tzinfo=UTC))
+    return holders[-1]["_id"] if holders else None
+
+
 # ---------------------------------------------------------------- settings
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Tunable rules; `from_config` reads the GRID_EVENTS section of the nameko config."""
+    """Tunable rules, from the GRID_EVENTS section of the config (shared.config)."""
 
     auto_close_days: int = 7
     duplicate_window_hours: int = 24
@@ -39,8 +118,7 @@ class Settings:
     year_end_visits_from_month: int = 12
 
     @classmethod
-    def from_config(cls, config):
-        section = (config or {}).get("GRID_EVENTS") or {}
+    def from_section(cls, section):
         known = {k: type(getattr(cls, k))(v) for k, v in section.items() if hasattr(cls, k)}
         return cls(**known)
 
@@ -141,9 +219,8 @@ def overall_deadline(cat: Category, reported_at: datetime) -> datetime:
 
 
 def history_entry(action, from_status, to_status, at, actor=None, note=None):
-    actor = actor or {}
     return {"action": action, "from": from_status, "to": to_status, "at": at,
-            "by": actor.get("id") or "system", "role": actor.get("role") or "system", "note": note}
+            "by": actor_id(actor, "system"), "role": actor_role(actor) or "system", "note": note}
 
 
 def transition(incident: dict, action: str, at: datetime, actor=None, note=None) -> tuple[dict, dict]:
@@ -205,6 +282,36 @@ def extend(incident: dict, minutes: int) -> dict:
     if incident.get("next_escalation_at"):
         changes["next_escalation_at"] = incident["next_escalation_at"] + timedelta(minutes=minutes)
     return changes
+
+
+def extension_request(incident: dict, minutes: int, reason: str, by: str, now: datetime) -> dict:
+    """A new extension request on an open incident (one waiting for a decision at a time)."""
+    if incident["status"] not in OPEN:
+        raise Conflict(f"no extension for an incident that is {incident['status']}",
+                       {"status": [incident["status"]]}, code="illegal_transition")
+    if any(e["status"] == "requested" for e in incident["extensions"]):
+        raise Conflict("an extension is already waiting for a decision", {"extension": ["pending"]})
+    return {"extension_id": f"EXT-{len(incident['extensions']) + 1}", "minutes": minutes, "reason": reason,
+            "status": "requested", "requested_at": now, "requested_by": by}
+
+
+def extension_decision(incident: dict, extension_id: str, granted: bool, reason: str, by: str,
+                       now: datetime) -> tuple[dict, str]:
+    """(changes to the incident, "granted" | "refused"); a grant moves both clocks."""
+    extension = next((e for e in incident["extensions"] if e["extension_id"] == extension_id), None)
+    if extension is None:
+        raise NotFound("no such extension", {"extension_id": [extension_id]})
+    if extension["status"] != "requested":
+        raise Conflict(f"extension already {extension['status']}", {"extension_id": [extension["status"]]})
+    if granted and incident["status"] not in OPEN:
+        raise Conflict(f"no extension for an incident that is {incident['status']}",
+                       {"status": [incident["status"]]}, code="illegal_transition")
+    decision = "granted" if granted else "refused"
+    changes = extend(incident, extension["minutes"]) if granted else {}
+    index = incident["extensions"].index(extension)
+    changes.update({f"extensions.{index}.status": decision, f"extensions.{index}.decided_at": now,
+                    f"extensions.{index}.decided_by": by, f"extensions.{index}.decision_reason": reason})
+    return changes, decision
 
 
 def auto_close_due(incident: dict, now: datetime, days: int) -> bool:

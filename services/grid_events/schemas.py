@@ -5,6 +5,8 @@ from datetime import date, datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.grid_events import domain
+from shared.events import grid_events as catalogue
+from shared.queries import Paged
 
 Text = fields.Str
 
@@ -24,9 +26,7 @@ class Location(Schema):
     lng = fields.Float(required=True, validate=validate.Range(-180, 180))
 
 
-class Page(Schema):
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(load_default=20, validate=validate.Range(1, 200))
+Page = Paged(default=20, maximum=200)
 
 
 class ReportIncident(Schema):
@@ -37,9 +37,9 @@ class ReportIncident(Schema):
     location = fields.Nested(Location, allow_none=True, load_default=None)
     photos = fields.List(fields.Str(validate=validate.Length(max=500)), load_default=list,
                          validate=validate.Length(max=20))
-    source = fields.Str(load_default="resident", validate=validate.OneOf(domain.SOURCES))
+    source = fields.Str(load_default="resident", validate=validate.OneOf(catalogue.SOURCES))
     reporter_resident_id = fields.Str(allow_none=True, load_default=None)
-    priority = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(domain.PRIORITIES))
+    priority = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(catalogue.PRIORITIES))
 
     @validates_schema
     def address_or_grid(self, data, **kwargs):

@@ -1,17 +1,17 @@
 """grid_events (网格事件): nameko entrypoints only. Each loads its input, calls a use case, returns.
 
-Use cases: incidents.py (report, lifecycle, SLA escalation), visits.py (three must-visits),
-campaigns.py (door-to-door coverage), windows.py (service windows, no veto), field_work.py
-(mediation, patrols, CCTV). Rules: domain.py. Registry lookups: routing.py.
+Use cases: use_cases/ (incidents, visits, campaigns, windows, field_work, read_models). Rules and
+permissions: domain.py. Queries: store.py. Inputs and views: schemas.py.
 """
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.grid_events import campaigns, domain, field_work, incidents, store, visits, windows
+from services.grid_events import domain, store
 from services.grid_events import schemas as s
 from services.grid_events.schemas import out
-from shared import clock
+from services.grid_events.use_cases import campaigns, field_work, incidents, read_models, visits, windows
+from shared import clock, queries
+from shared.config import ServiceConfig
 from shared.context import RequestContext
 from shared.handlers import event_handler
 from shared.health import HealthProbe
@@ -28,12 +28,12 @@ class GridEventsService:
     db = Mongo(store.INDEXES)
     ctx = RequestContext()
     probe = HealthProbe()
-    config = Config()
+    config = ServiceConfig()
     registry = ServiceRpcProxy("registry")
 
     @property
     def settings(self):
-        return domain.Settings.from_config(self.config)
+        return domain.Settings.from_section(self.config)
 
     @rpc
     def health(self):
@@ -54,10 +54,7 @@ class GridEventsService:
     @rpc
     def report_incident(self, payload):
         data = s.ReportIncident().load(payload)
-        incident = incidents.prepare(self.db, self.registry, self.settings, data, self.ctx.actor, clock.now())
-        with self.db.transaction() as tx:
-            incidents.store(tx, incident)
-        return out(incident)
+        return out(incidents.report(self.db, self.registry, self.settings, data, self.ctx.actor, clock.now()))
 
     @rpc
     def dispatch(self, payload):
@@ -117,26 +114,25 @@ class GridEventsService:
 
     @rpc
     def get_incident(self, incident_id):
-        return out(incidents.visible(incidents.load(self.db, incident_id), self.ctx.actor))
+        return out(domain.visible(incidents.load(self.db, incident_id), self.ctx.actor))
 
     @rpc
     def list_incidents(self, payload=None):
         query = s.ListIncidents().load(payload or {})
-        flt = {**store.incident_filter(query, clock.now()), **incidents.reader_scope(self.ctx.actor)}
-        return out(store.page(self.db.incidents, flt, query, [("reported_at", -1)]))
+        flt = {**store.incident_filter(query, clock.now()), **domain.reader_scope(self.ctx.actor)}
+        return out(queries.page(self.db.incidents, flt, query, [("reported_at", -1)]))
 
     @rpc
     def grid_stats(self, payload):
         query = s.GridStats().load(payload if isinstance(payload, dict) else {"grid_code": payload})
-        found = list(self.db.incidents.find(store.stats_filter(query), projection=store.STATS_FIELDS))
-        return {"grid_code": query["grid_code"], **domain.grid_statistics(found)}
+        return {"grid_code": query["grid_code"], **domain.grid_statistics(store.stats_of(self.db, query))}
 
     @rpc
     def all_grid_stats(self, payload=None):
         """`grid_stats` for every grid with incidents, side by side: {grid_code: stats}."""
         query = s.AllGridStats().load(payload or {})
         by_grid = {}
-        for incident in self.db.incidents.find(store.stats_filter(query), projection=store.STATS_FIELDS):
+        for incident in store.stats_of(self.db, query):
             by_grid.setdefault(incident["grid_code"], []).append(incident)
         return {code: domain.grid_statistics(found) for code, found in sorted(by_grid.items())}
 
@@ -171,18 +167,22 @@ class GridEventsService:
     def on_resident_moved_out(self, event):
         visits.resident_moved_out(self.db, event, clock.now())
 
+    # ------------------------------------------------------------ what we know of the registry
+
     @event_handler("registry", "grid_staff_assigned")
     def on_grid_staff_assigned(self, event):
-        visits.staff_assigned(self.db, event)
+        read_models.staff_assigned(self.db, event)
+
+    @event_handler("registry", "grid_defined")
+    def on_grid_defined(self, event):
+        read_models.grid_defined(self.db, event)
 
     @rpc
     def list_visit_tasks(self, payload=None):
         query = s.ListVisitTasks().load(payload or {})
-        incidents.check_staff(self.ctx.actor)
-        flt = {k: query[k] for k in ("grid_code", "status", "kind", "resident_id") if query.get(k)}
-        if query.get("overdue") is not None:
-            flt["overdue"] = query["overdue"]
-        return out(store.page(self.db.visit_tasks, flt, query, [("due_on", 1), ("task_id", 1)]))
+        domain.check_staff(self.ctx.actor)
+        return out(queries.page(self.db.visit_tasks, store.visit_task_filter(query), query,
+                                [("due_on", 1), ("task_id", 1)]))
 
     @rpc
     def record_visit(self, payload):
@@ -192,9 +192,8 @@ class GridEventsService:
     def list_visit_logs(self, payload):
         """The visit log (走访记录) of one resident or one task, newest first."""
         query = s.VisitLogs().load(payload)
-        incidents.check_staff(self.ctx.actor)
-        flt = {k: query[k] for k in ("resident_id", "task_id") if query.get(k)}
-        return out(list(self.db.visit_logs.find(flt, sort=[("recorded_at", -1)], limit=200)))
+        domain.check_staff(self.ctx.actor)
+        return out(store.visit_logs(self.db, query))
 
     @rpc
     def create_year_end_visits(self, payload):
@@ -277,6 +276,6 @@ class GridEventsService:
     @rpc
     def cctv_alarm(self, payload):
         data = s.CctvAlarm().load(payload)
-        incidents.check_staff(self.ctx.actor)
+        domain.check_staff(self.ctx.actor)
         return out(field_work.cctv_alarm(self.db, self.registry, self.settings, data, clock.now()))
 

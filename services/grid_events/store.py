@@ -38,7 +38,62 @@ INDEXES = {
                    IndexModel("incident_id", name="incident")],
     "patrols": [IndexModel("patrol_id", unique=True, name="patrol_id")],
     "cameras": [IndexModel("grid_code", name="grid")],
+    # read models of the registry's grids and staff posts (read_models.py)
+    "grids": [IndexModel("buildings", name="buildings")],
+    "staff": [IndexModel([("grid_code", ASCENDING), ("role", ASCENDING)], name="grid_role")],
 }
+
+
+# ---------------------------------------------------------------- read models
+
+
+def grid(db, code):
+    return db.grids.find_one({"_id": code}) if code else None
+
+
+def grid_of_building(db, building):
+    return db.grids.find_one({"buildings": building})
+
+
+def staff_of_grid(db, grid_code):
+    return list(db.staff.find({"grid_code": grid_code}))
+
+
+def holders(db, role):
+    """Staff ids of a community-wide post (police desk, community office)."""
+    return sorted(s["_id"] for s in db.staff.find({"role": role}, projection={"_id": 1}))
+
+
+def grid_worker(db, grid_code):
+    """The grid's current grid worker (the latest assigned), or None."""
+    staff = db.staff.find_one({"role": "grid_worker", "grid_code": grid_code}, sort=[("assigned_at", -1)])
+    return staff["_id"] if staff else None
+
+
+def rung_holders(db, rung, grid_code):
+    """Who stands on a rung of the escalation ladder."""
+    flt = {"role": rung}
+    if rung in ("grid_worker", "branch_secretary"):
+        flt["grid_code"] = grid_code
+    return sorted(s["_id"] for s in db.staff.find(flt, projection={"_id": 1}))
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def recent_alike(db, grid_code, category, since):
+    """Incidents of the same grid and category since `since` (index grid_category_recent:
+    equality, equality, range; the status is checked by the domain)."""
+    return list(db.incidents.find(
+        {"grid_code": grid_code, "category": category, "reported_at": {"$gte": since}},
+        projection={k: 1 for k in ("incident_id", "grid_code", "category", "status", "reported_at",
+                                   "address", "location")},
+        sort=[("reported_at", -1)], limit=200))
+
+
+def resolved_before(db, limit, batch=500):
+    return list(db.incidents.find({"status": domain.RESOLVED, "resolved_at": {"$lte": limit}},
+                                  projection={"_id": 1}, limit=batch))
 
 
 
@@ -55,6 +110,23 @@ def incident_filter(query, now):
     return flt
 
 
+def visit_task_filter(query):
+    flt = {k: query[k] for k in ("grid_code", "status", "kind", "resident_id") if query.get(k)}
+    if query.get("overdue") is not None:
+        flt["overdue"] = query["overdue"]
+    return flt
+
+
+def visit_logs(db, query, limit=200):
+    """The visit log of one resident or one task, newest first."""
+    flt = {k: query[k] for k in ("resident_id", "task_id") if query.get(k)}
+    return list(db.visit_logs.find(flt, sort=[("recorded_at", -1)], limit=limit))
+
+
+def stats_of(db, query):
+    return list(db.incidents.find(stats_filter(query), projection=STATS_FIELDS))
+
+
 STATS_FIELDS = {k: 1 for k in ("grid_code", "status", "reported_at", "accepted_at", "resolved_at", "due_at",
                                "rating", "reopen_count")}
 
@@ -65,13 +137,6 @@ def stats_filter(query):
     if period:
         flt["reported_at"] = period
     return flt
-
-
-def page(collection, flt, query, sort):
-    total = collection.count_documents(flt)
-    skip = (query["page"] - 1) * query["page_size"]
-    items = list(collection.find(flt, sort=sort, skip=skip, limit=query["page_size"]))
-    return {"items": items, "total": total, "page": query["page"], "page_size": query["page_size"]}
 
 
 def overdue_candidates(db, now, limit=500):

@@ -24,9 +24,10 @@ def define_grid(db, grid):
     domain.check_grid_definition(grid["code"], grid["buildings"], owners)
 
     def write(tx):
-        tx.grids.update_one({"code": grid["code"]},
-                            {"$set": {"name": grid["name"], "buildings": grid["buildings"]}},
-                            upsert=True)
+        fact = {"code": grid["code"], "name": grid["name"], "buildings": grid["buildings"]}
+        before = tx.grids.find_one_and_update({"code": grid["code"]}, {"$set": fact}, upsert=True)
+        if before is None or any(before.get(k) != v for k, v in fact.items()):
+            tx.emit("registry.grid_defined", fact)  # grid_events routes reports from these
     db.run_transaction(write)
     return grid
 

@@ -125,6 +125,15 @@ class ShareholderChanged(Schema):
     reason = fields.Str(required=True)
 
 
+@event("registry.grid_defined", 1)
+class GridDefined(Schema):
+    """A grid (网格) was created, or its name or buildings changed."""
+
+    code = fields.Str(required=True)
+    name = fields.Str(required=True)
+    buildings = fields.List(fields.Str(), required=True)
+
+
 @event("registry.grid_staff_assigned", 1)
 class GridStaffAssigned(Contact):
     """A person took a post in a grid (grid worker, liaison, branch secretary, ...)."""

@@ -1,11 +1,14 @@
 """Incidents end to end: routing through the registry, the lifecycle, illegal transitions,
 escalation with injected time, extensions, duplicates, auto-close, statistics."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.amqp import ConfirmedPublisher
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.events import envelope
+from tests.support import wait_until
 
 NOISE_AT_B1 = {"category": "noise", "description": "KTV 凌晨还在唱",
                "address": {"building": "B1", "unit": "1", "room": "101"}}
@@ -77,6 +80,29 @@ def test_an_address_outside_every_grid_is_refused_and_nothing_written(community,
     assert "category" in refused.value.fields
     assert gdb.incidents.count_documents({}) == 0 and gdb.outbox.count_documents({}) == 0
     assert emitted("grid_events.incident_reported", 0) == []
+
+
+def test_a_grid_heard_of_through_registry_events_is_routed_without_asking_the_registry(
+        services, rpc, config, gdb):
+    """G9 exists only in registry events published here (the running registry has never heard of
+    it, so a registry RPC would refuse): the report is routed from grid_events' read models."""
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    facts = [envelope("registry.grid_defined", {"code": "G9", "name": "九格", "buildings": ["B91", "B92"]},
+                      source="registry", correlation_id="c-9", occurred_at=at),
+             envelope("registry.grid_staff_assigned", {"staff_id": "ST-9001", "grid_code": "G9",
+                                                       "role": "grid_worker", "name": "九号网格员"},
+                      source="registry", correlation_id="c-9", occurred_at=at)]
+    publisher = ConfirmedPublisher(config["AMQP_URI"])
+    try:
+        publisher.publish_batch([("registry.events", e["type"].split(".")[1], e, {}) for e in facts])
+    finally:
+        publisher.close()
+    wait_until(lambda: gdb.grids.find_one({"_id": "G9"}) and gdb.staff.find_one({"_id": "ST-9001"}),
+               message="grid_events heard of G9 and its worker")
+
+    incident = report(rpc("grid_events"), address={"building": "B92", "room": "3"})
+    assert (incident["grid_code"], incident["grid_name"]) == ("G9", "九格")
+    assert incident["status"] == "dispatched" and incident["assignee_staff_id"] == "ST-9001"
 
 
 def test_without_a_grid_worker_the_incident_waits_to_be_dispatched(community, rpc, emitted):

@@ -7,13 +7,19 @@ from shared.events import parse
 from tests.integration.registry.conftest import outbox
 
 
-def test_define_grid_is_an_idempotent_upsert_and_lists_with_its_worker(reg, grids):
+def test_define_grid_is_an_idempotent_upsert_and_lists_with_its_worker(reg, grids, registry_db):
     reg.define_grid({"code": "G3", "name": "西街网格（新）", "buildings": ["B21", "B22", "B23"]})
+    reg.define_grid({"code": "G3", "name": "西街网格（新）", "buildings": ["B21", "B22", "B23"]})  # no change
 
     listed = reg.list_grids()
     assert [g["code"] for g in listed] == ["G1", "G3"]
     assert listed[1] == {"code": "G3", "name": "西街网格（新）", "buildings": ["B21", "B22", "B23"],
                          "grid_worker": None}
+    # grid_events routes reports from these: one per creation or change, none for a no-op
+    defined = [parse(e).payload for e in outbox(registry_db, "registry.grid_defined")]
+    assert [(d["code"], d["name"]) for d in defined] == [("G1", "东街网格"), ("G3", "西街网格"),
+                                                        ("G3", "西街网格（新）")]
+    assert defined[-1]["buildings"] == ["B21", "B22", "B23"]
 
 
 def test_a_building_belongs_to_one_grid(reg, grids, registry_db):
@@ -68,7 +74,7 @@ def test_staff_posts_refuse_a_bad_grid_or_phone_writing_nothing(reg, grids, regi
             reg.assign_grid_staff({"name": "某人", "phone": "13800000001", **bad})
         assert list(refused.value.fields) == [field]
     assert registry_db.staff.count_documents({}) == 0
-    assert registry_db.outbox.count_documents({}) == 0
+    assert outbox(registry_db) == outbox(registry_db, "registry.grid_defined")  # refusals emitted nothing
 
 
 def test_register_household_derives_its_grid_and_emits_once(reg, grids, registry_db):
@@ -97,7 +103,7 @@ def test_household_refusals_name_the_field_and_write_nothing(reg, grids, registr
     assert list(unknown_landlord.value.fields) == ["landlord_household_id"]
     assert list(bad_kind.value.fields) == ["kind"]
     assert registry_db.households.count_documents({}) == 0
-    assert registry_db.outbox.count_documents({}) == 0
+    assert outbox(registry_db) == outbox(registry_db, "registry.grid_defined")  # refusals emitted nothing
 
 
 def test_list_households_pages_by_grid_with_active_members(reg, grids):

@@ -219,9 +219,9 @@ def test_visit_due_dates_and_overdue():
 
 
 def test_settings_from_config_section():
-    s = Settings.from_config({"GRID_EVENTS": {"auto_close_days": "3", "nonsense": 1}})
+    s = Settings.from_section({"auto_close_days": "3", "nonsense": 1})
     assert s.auto_close_days == 3 and s.escalation_step_minutes == 30
-    assert Settings.from_config({}) == Settings()
+    assert Settings.from_section({}) == Settings()
 
 
 # ---------------------------------------------------------------- campaigns
@@ -283,3 +283,13 @@ def test_window_transfer_to_a_window_stays_open_to_a_department_leaves():
         domain.window_transfer(request, "documents")
     with pytest.raises(Conflict):
         domain.window_transfer({**request, "status": "handled"}, "health")
+
+
+def test_a_report_goes_to_the_latest_holder_of_the_handling_post_in_its_grid():
+    from datetime import UTC, datetime
+
+    staff = [{"_id": "S-1", "role": "grid_worker", "assigned_at": datetime(2026, 1, 1, tzinfo=UTC)},
+             {"_id": "S-2", "role": "grid_worker", "assigned_at": datetime(2026, 6, 1, tzinfo=UTC)},
+             {"_id": "S-3", "role": "branch_secretary", "assigned_at": datetime(2026, 7, 1, tzinfo=UTC)}]
+    assert domain.assignee(domain.CATEGORIES["noise"], staff) == "S-2"
+    assert domain.assignee(domain.CATEGORIES["noise"], staff[2:]) is None

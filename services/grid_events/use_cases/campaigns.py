@@ -5,8 +5,9 @@ starts, so its coverage is exact against a fixed list: "no household missed, no 
 """
 
 from services.grid_events import domain
-from shared.errors import Conflict, Forbidden, NotFound
-from shared.mongo import retry_on_conflict
+from shared import queries
+from shared.context import actor_id
+from shared.errors import not_found
 
 PAGE_SIZE = 500
 
@@ -22,29 +23,31 @@ def households_of(registry, grid_codes):
 
 
 def start(db, registry, data, actor, now):
-    if actor and actor.get("role") == "resident":
-        raise Forbidden("only staff start campaigns", {"role": ["resident"]})
+    domain.check_not_resident(actor, "start campaigns")
     for code in data["grid_codes"]:
         registry.get_grid(code)  # NotFound / InvalidInput for an unknown grid
     households = households_of(registry, sorted(set(data["grid_codes"])))
     campaign_id = domain.new_id("CMP", now)
     campaign = {"_id": campaign_id, "campaign_id": campaign_id, "name": data["name"], "kind": data["kind"],
                 "grid_codes": data["grid_codes"], "started_at": now,
-                "started_by": (actor or {}).get("id") or "system",
+                "started_by": actor_id(actor, "system"),
                 "households": len(households), "residents": sum(len(h["members"]) for h in households),
                 "remaining": len(households), "completed_at": None}
     rows = [{"campaign_id": campaign_id, **{k: h.get(k) for k in ("household_id", "grid_code", "building",
                                                                     "unit", "room")},
              "members": list(h["members"]), "reached": [], "visited": False, "covered": False, "visits": []}
             for h in households]
-    with db.transaction() as tx:
-        if not rows:
-            campaign["completed_at"] = now
-        tx.campaigns.insert_one(campaign)
+    if not rows:
+        campaign["completed_at"] = now
+
+    def write(tx):
+        tx.campaigns.insert_one(dict(campaign))
         if rows:
-            tx.campaign_households.insert_many(rows)
+            tx.campaign_households.insert_many([dict(r) for r in rows])
         else:
             _emit_completed(tx, campaign)
+
+    db.run_transaction(write)
     return campaign
 
 
@@ -54,29 +57,21 @@ def _emit_completed(tx, campaign):
 
 
 def record_household_visit(db, data, actor, now):
-    return retry_on_conflict(lambda: _record_household_visit(db, data, actor, now))
+    domain.check_not_resident(actor, "record campaign visits")
+    reached = sorted(set(data["residents_reached"]))
+    visit = {"at": now, "by": actor_id(actor, "system"), "residents_reached": reached,
+             "note": data.get("note")}
 
-
-def _record_household_visit(db, data, actor, now):
-    if actor and actor.get("role") == "resident":
-        raise Forbidden("only staff record campaign visits", {"role": ["resident"]})
-    campaign = db.campaigns.find_one({"_id": data["campaign_id"]})
-    if campaign is None:
-        raise NotFound("no such campaign", {"campaign_id": [data["campaign_id"]]})
-    household = db.campaign_households.find_one({"campaign_id": campaign["campaign_id"],
-                                                 "household_id": data["household_id"]})
-    if household is None:
-        raise NotFound("the household is not in this campaign", {"household_id": [data["household_id"]]})
-    progress = domain.household_progress(household, set(data["residents_reached"]))
-    visit = {"at": now, "by": (actor or {}).get("id") or "system",
-             "residents_reached": sorted(set(data["residents_reached"])), "note": data.get("note")}
-    newly_covered = progress["covered"] and not household["covered"]
-    with db.transaction() as tx:
-        done = tx.campaign_households.update_one(
-            {"_id": household["_id"], "covered": household["covered"]},
-            {"$set": progress, "$push": {"visits": visit}})
-        if not done.modified_count:
-            raise Conflict("the household's visit changed meanwhile; retry", {"household_id": ["changed"]})
+    def work(tx):
+        campaign = queries.load(tx.campaigns, "campaign_id", data["campaign_id"], "campaign")
+        household = tx.campaign_households.find_one({"campaign_id": campaign["campaign_id"],
+                                                     "household_id": data["household_id"]})
+        if household is None:
+            raise not_found("household in this campaign", "household_id", data["household_id"])
+        progress = domain.household_progress(household, set(reached))
+        newly_covered = progress["covered"] and not household["covered"]
+        tx.campaign_households.update_one({"_id": household["_id"]},
+                                          {"$set": progress, "$push": {"visits": visit}})
         # every visit touches the campaign document, so two visits racing conflict instead of
         # both missing that they completed the campaign together
         after = tx.campaigns.find_one_and_update(
@@ -86,13 +81,13 @@ def _record_household_visit(db, data, actor, now):
         if newly_covered and after["remaining"] == 0 and not after.get("completed_at"):
             tx.campaigns.update_one({"_id": campaign["_id"]}, {"$set": {"completed_at": now}})
             _emit_completed(tx, after)
-    return coverage(db, campaign["campaign_id"])
+        return campaign["campaign_id"]
+
+    return coverage(db, db.run_transaction(work))
 
 
 def coverage(db, campaign_id):
-    campaign = db.campaigns.find_one({"_id": campaign_id})
-    if campaign is None:
-        raise NotFound("no such campaign", {"campaign_id": [campaign_id]})
+    campaign = queries.load(db.campaigns, "campaign_id", campaign_id, "campaign")
     households = list(db.campaign_households.find({"campaign_id": campaign_id}, projection={"visits": 0}))
     report = domain.coverage(campaign, households)
     report["completed_at"] = campaign.get("completed_at")

@@ -1,36 +1,34 @@
 """The one-stop centre's 13 service windows (一站式服务窗口) and the no-veto rule (不说不)."""
 
 from services.grid_events import domain
-from shared.errors import Conflict, NotFound
+from shared import queries
+from shared.context import actor_id
+from shared.errors import Conflict
 
 
 def _by(actor):
-    return (actor or {}).get("id") or "system"
+    return actor_id(actor, "system")
 
 
 def load(db, request_id):
-    request = db.window_requests.find_one({"_id": request_id})
-    if request is None:
-        raise NotFound("no such window request", {"request_id": [request_id]})
-    return request
+    return queries.load(db.window_requests, "request_id", request_id, "window request")
 
 
 def submit(db, data, actor, now):
     request_id = domain.new_id("WR", now)
     resident = data.get("resident_id")
     if actor and actor.get("role") == "resident":
-        resident = actor.get("id")
+        resident = actor_id(actor)
     request = {"_id": request_id, "request_id": request_id, "window": data["window"],
                "subject": data["subject"], "details": data["details"], "resident_id": resident,
                "status": domain.WINDOW_OPEN, "submitted_at": now, "transfers": [], "escalations": [],
                "history": [{"action": "receive", "window": data["window"], "at": now, "by": _by(actor)}]}
-    with db.transaction() as tx:
-        tx.window_requests.insert_one(request)
+    db.run_transaction(lambda tx: tx.window_requests.insert_one(dict(request)))
     return request
 
 
 def _update(db, request, changes, push, emit=None):
-    with db.transaction() as tx:
+    def write(tx):
         done = tx.window_requests.update_one({"_id": request["_id"], "status": request["status"],
                                               "window": request["window"]},
                                              {"$set": changes, "$push": push})
@@ -38,7 +36,9 @@ def _update(db, request, changes, push, emit=None):
             raise Conflict("the request changed meanwhile; reload and retry", {"status": ["changed"]})
         if emit:
             tx.emit(*emit)
-    return load(db, request["_id"])
+        return load(tx, request["_id"])
+
+    return db.run_transaction(write)
 
 
 def transfer(db, data, actor, now):
