@@ -109,6 +109,11 @@ def resident_ids_in(collection, resident_ids):
     return {d["resident_id"] for d in found}
 
 
+def residents_by_id(db, resident_ids, projection=None):
+    return {r["resident_id"]: r for r in db.residents.find({"resident_id": {"$in": list(resident_ids)}},
+                                                           projection)}
+
+
 def turned_60_candidates(db, today):
     earliest, latest = domain.turned_60_window(today)
     return list(db.residents.find({"status": domain.ACTIVE,

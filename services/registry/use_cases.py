@@ -17,6 +17,15 @@ from shared import queries
 from shared.context import actor_id
 from shared.errors import Conflict, InvalidInput, check_each, invalid
 
+
+def _named_resident(residents, item):
+    """The resident a batch item names, from `residents` (loaded for the whole batch)."""
+    resident = residents.get(item["resident_id"])
+    if resident is None:
+        raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+    return resident
+
+
 # --- grids ----------------------------------------------------------------------------------
 
 def define_grid(db, grid):
@@ -331,14 +340,12 @@ def register_party_members(db, items, today, now):
     """Party members' registration cards. The branch code is recorded as given (the party
     organisation may be entered after its members); `list_party_units` shows what is defined."""
     ids = [i["resident_id"] for i in items]
-    residents = {r["resident_id"]: r for r in db.residents.find({"resident_id": {"$in": ids}})}
+    residents = store.residents_by_id(db, ids)
     members = store.resident_ids_in(db.party_members, ids)
     seen = set()
 
     def check(index, item):
-        resident = residents.get(item["resident_id"])
-        if resident is None:
-            raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+        resident = _named_resident(residents, item)
         if item["resident_id"] in members or item["resident_id"] in seen:
             raise Conflict("already a registered party member", {"resident_id": ["already registered"]})
         seen.add(item["resident_id"])
@@ -365,15 +372,12 @@ def register_party_members(db, items, today, now):
 
 def enroll_shareholders(db, items, actor, now):
     ids = [i["resident_id"] for i in items]
-    residents = {r["resident_id"]: r
-                 for r in db.residents.find({"resident_id": {"$in": ids}}, {"resident_id": 1, "status": 1})}
+    residents = store.residents_by_id(db, ids, {"resident_id": 1, "status": 1})
     enrolled = store.resident_ids_in(db.shareholders, ids)
     seen = set()
 
     def check(index, item):
-        resident = residents.get(item["resident_id"])
-        if resident is None:
-            raise invalid("resident_id", f"unknown resident {item['resident_id']!r}")
+        resident = _named_resident(residents, item)
         if resident["status"] != domain.ACTIVE:
             raise Conflict("resident is not active", {"resident_id": [f"status {resident['status']}"]})
         if item["resident_id"] in enrolled or item["resident_id"] in seen:

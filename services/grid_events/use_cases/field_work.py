@@ -39,10 +39,8 @@ def open_mediation(db, data, actor, now):
 
 def record_session(db, data, actor, now):
     domain.check_staff(actor)
-    mediation = queries.load(db.mediations, "mediation_id", data["mediation_id"], "mediation")
-    if mediation["status"] != "open":
-        raise Conflict(f"the mediation is {mediation['status']}", {"status": [mediation["status"]]},
-                       code="illegal_transition")
+    mediation = _load_while(db.mediations, "mediation_id", data["mediation_id"], "open",
+                            lambda m: f"the mediation is {m['status']}")
     session = {"number": len(mediation["sessions"]) + 1, "held_at": now, "notes": data["notes"],
                "outcome": data["outcome"], "recorded_by": _by(actor)}
     status = {"continued": "open", "agreed": "agreed", "failed": "failed"}[data["outcome"]]
@@ -74,9 +72,8 @@ def start_patrol(db, registry, data, actor, now):
 def patrol_checkin(db, registry, settings, data, actor, now):
     """A check-in along the route; a finding becomes an incident (source: patrol) at once."""
     domain.check_staff(actor)
-    patrol = queries.load(db.patrols, "patrol_id", data["patrol_id"], "patrol")
-    if patrol["status"] != "on_patrol":
-        raise Conflict("the patrol has ended", {"patrol_id": ["ended"]}, code="illegal_transition")
+    patrol = _load_while(db.patrols, "patrol_id", data["patrol_id"], "on_patrol",
+                         lambda p: "the patrol has ended")
     if data["checkpoint"] not in patrol["route"]:
         raise InvalidInput("not a checkpoint of this route", {"checkpoint": [f"route is {patrol['route']}"]})
     incident = None
@@ -104,9 +101,8 @@ def patrol_checkin(db, registry, settings, data, actor, now):
 
 def end_patrol(db, data, actor, now):
     domain.check_staff(actor)
-    patrol = queries.load(db.patrols, "patrol_id", data["patrol_id"], "patrol")
-    if patrol["status"] != "on_patrol":
-        raise Conflict("the patrol has already ended", {"patrol_id": ["ended"]}, code="illegal_transition")
+    patrol = _load_while(db.patrols, "patrol_id", data["patrol_id"], "on_patrol",
+                         lambda p: "the patrol has already ended")
     checked = {c["checkpoint"] for c in patrol["checkins"]}
     changes = {"status": "ended", "ended_at": now, "note": data.get("note"),
                "missed_checkpoints": [p for p in patrol["route"] if p not in checked]}
@@ -177,3 +173,11 @@ def _guarded_update(run_transaction, collection, doc_id, expected, update, refus
             raise Conflict(refusal, {"status": ["changed"]}, code="illegal_transition")
 
     run_transaction(write)
+
+
+def _load_while(collection, field, value, status, refusal):
+    """The document, if it is still in `status`; else an illegal transition (`refusal(doc)` says why)."""
+    doc = queries.load(collection, field, value, field.removesuffix("_id"))
+    if doc["status"] != status:
+        raise Conflict(refusal(doc), {"status": [doc["status"]]}, code="illegal_transition")
+    return doc
