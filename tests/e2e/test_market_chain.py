@@ -1,5 +1,6 @@
 """The night market's violation chain, every service real and running together:
-one inspection finding → `market.violation_recorded` → notifications tells the vendor, grid_events
+one inspection finding → `market.violation_recorded` → finance posts the fine receivable,
+notifications tells the vendor, grid_events
 opens an incident in the market's grid when it is a public-order matter — all under the
 correlation id of the inspector's request, each applied exactly once even when the event is
 delivered twice.
@@ -17,6 +18,7 @@ from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ClusterRpcProxy
 from stdnum.cn import ric
 
+from services.finance.service import FinanceService
 from services.grid_events.service import GridEventsService
 from services.market.service import MarketService
 from services.notifications.service import NotificationsService
@@ -61,7 +63,13 @@ def platform(runner_factory, config, frozen_clock):
         "MARKET": {"zone_grids": {"A": "G7"}, "fee_tick_seconds": 3600, "licence_tick_seconds": 3600},
     }
     runner = runner_factory(
-        config, RegistryService, GridEventsService, NotificationsService, MarketService, Listener
+        config,
+        RegistryService,
+        GridEventsService,
+        NotificationsService,
+        MarketService,
+        FinanceService,
+        Listener,
     )
     runner.start()
     return config
@@ -158,12 +166,21 @@ def test_one_finding_fans_out_once_under_one_correlation_id(platform, mongo_clie
     notifications = db[prefix + "notifications"].notifications
     incidents = db[prefix + "grid_events"].incidents
 
+    receivables = db[prefix + "finance"].receivables
+    journal = db[prefix + "finance"].journal
+
     def effects():
         told = list(notifications.find({"event_type": "market.violation_recorded"}))
         opened = list(incidents.find({"market_violation_id": violation["violation_id"]}))
-        return (told, opened) if told and opened else None
+        owed = receivables.find_one({"_id": violation["violation_id"]})
+        return (told, opened, owed) if told and opened and owed else None
 
-    told, opened = wait_until(effects, timeout=20, message="the vendor told and the incident opened")
+    told, opened, owed = wait_until(
+        effects, timeout=30, message="the fine owed, the vendor told and the incident opened"
+    )
+    assert owed["amount_fen"] == violation["fine_fen"] == 100000 and owed["payer"] == vendor
+    [entry] = journal.find({"reference": violation["violation_id"]})
+    assert entry["fact_id"] == recorded["event_id"]  # posted from this very event
     assert {n["recipient"] for n in told} == {resident} and {n["event_id"] for n in told} == {
         recorded["event_id"]
     }
@@ -188,12 +205,14 @@ def test_one_finding_fans_out_once_under_one_correlation_id(platform, mongo_clie
         }
 
     wait_until(
-        lambda: ignored_by() == {"grid_events", "notifications"},
+        lambda: ignored_by() == {"finance", "grid_events", "notifications"},
         timeout=20,
         message="both consumers ignore the second delivery",
     )
     assert notifications.count_documents({"event_type": "market.violation_recorded"}) == len(told)
     assert incidents.count_documents({"market_violation_id": violation["violation_id"]}) == 1
+    assert receivables.count_documents({"_id": violation["violation_id"]}) == 1
+    assert journal.count_documents({"reference": violation["violation_id"]}) == 1
 
     # a finding that is not a public-order matter: the vendor is told, no incident is opened
     with ClusterRpcProxy(
