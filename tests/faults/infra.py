@@ -148,8 +148,9 @@ class PrivateDatabase:
 class ServiceProcess:
     """One `nameko run` instance of a service, configured by deploy/nameko.yaml + environment."""
 
-    def __init__(self, service, instance, env, log_dir):
+    def __init__(self, service, instance, env, log_dir, config=ROOT / "deploy" / "nameko.yaml"):
         self.service, self.instance = service, instance
+        self.config = config
         self.env = env
         self.log_path = Path(log_dir) / f"{service}-{instance}.log"
         self.process = None
@@ -163,7 +164,7 @@ class ServiceProcess:
         self.killed_by_us = False
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nameko", "run", "--config", str(ROOT / "deploy" / "nameko.yaml"),
+            [sys.executable, "-m", "nameko", "run", "--config", str(self.config),
              f"services.{self.service}.service"],
             cwd=ROOT, env=self.env, stdout=log, stderr=log)
 

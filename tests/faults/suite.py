@@ -31,11 +31,13 @@ import argparse  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from kombu import Connection  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
@@ -43,7 +45,7 @@ from pymongo import MongoClient  # noqa: E402
 from stdnum.cn import ric  # noqa: E402
 
 from shared.errors import CommandRefused  # noqa: E402
-from tests.faults.infra import PrivateBroker, PrivateDatabase, ServiceProcess, wait_for  # noqa: E402
+from tests.faults.infra import ROOT, PrivateBroker, PrivateDatabase, ServiceProcess, wait_for  # noqa: E402
 
 ADMIN = {"id": "fault-suite", "role": "admin"}
 RPC_QUEUE = "rpc-registry"
@@ -56,9 +58,10 @@ RETRYABLE_CODES = {"unavailable", "in_progress", "busy"}
 # --- the platform under test ---------------------------------------------------------------
 
 class Platform:
-    def __init__(self, base, outage, fixed_ports=True):
+    def __init__(self, base, outage, fixed_ports=True, event_retry_ms=None):
         self.base = base
         self.outage = outage
+        self.event_retry_ms = event_retry_ms
         self.broker = PrivateBroker(os.path.join(base, "rabbit"), fixed_ports)
         self.database = PrivateDatabase(os.path.join(base, "db"))
         self.processes = []
@@ -72,7 +75,12 @@ class Platform:
                "PYTHONWARNINGS": "ignore"}
         logs = os.path.join(self.base, "logs")
         os.makedirs(logs, exist_ok=True)
-        self.processes = [ServiceProcess(service, n, env, logs)
+        config = ROOT / "deploy" / "nameko.yaml"
+        if self.event_retry_ms:  # the short run: the same config with a quicker retry schedule
+            config = Path(self.base) / "nameko.yaml"
+            config.write_text(re.sub(r"schedule_ms: \[[^\]]*\]", f"schedule_ms: {list(self.event_retry_ms)}",
+                                     (ROOT / "deploy" / "nameko.yaml").read_text()))
+        self.processes = [ServiceProcess(service, n, env, logs, config)
                           for service in ("registry", "notifications") for n in (1, 2)]
         for process in self.processes:
             process.start()
@@ -420,10 +428,11 @@ def print_table(results):
         print(line.format(*row))
 
 
-def run(commands=1000, outage=10.0, settle=90.0, faults=None, keep=False, fixed_ports=True):
+def run(commands=1000, outage=10.0, settle=90.0, faults=None, keep=False, fixed_ports=True,
+        takeover=True, event_retry_ms=None):
     base = tempfile.mkdtemp(prefix="sunshine-faults-")
     os.chmod(base, 0o755)  # the broker runs as its own user
-    platform = Platform(base, outage, fixed_ports)
+    platform = Platform(base, outage, fixed_ports, event_retry_ms)
     results = []
     started = time.monotonic()
     try:
@@ -437,7 +446,7 @@ def run(commands=1000, outage=10.0, settle=90.0, faults=None, keep=False, fixed_
             result = run_fault(platform, name, inject, household_ids, commands, settle)
             results.append(result)
             print(f"[faults] {name}: {'ok' if result.ok else 'FAILED'}; " + "; ".join(result.notes))
-        takeover = measure_takeover(platform)
+        takeover = measure_takeover(platform) if takeover else None
     finally:
         platform.stop()
         if not keep:
@@ -456,8 +465,9 @@ def main(argv=None):
     parser.add_argument("--commands", type=int, default=1000, help="commands per fault")
     parser.add_argument("--outage", type=float, default=10.0, help="seconds the broker stays away")
     parser.add_argument("--keep", action="store_true", help="keep the logs and data")
+    parser.add_argument("--only", action="append", help="run only this fault (repeatable)")
     args = parser.parse_args(argv)
-    results, _ = run(args.commands, args.outage, keep=args.keep)
+    results, _ = run(args.commands, args.outage, faults=args.only, keep=args.keep)
     raise SystemExit(0 if all(r.ok for r in results) else 1)
 
 

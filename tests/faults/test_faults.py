@@ -1,0 +1,21 @@
+"""The short fault suite (`make faults` runs the long one): every fault heals by itself.
+
+A few hundred commands in all, on a private broker node and database server of this run's own
+(free ports, so parallel runs do not collide); about 90 s on a quiet machine."""
+
+import pytest
+
+from tests.faults import suite
+
+
+@pytest.mark.timeout(600)
+def test_every_fault_heals_itself_no_command_lost_or_applied_twice():
+    results, _ = suite.run(commands=50, outage=2.0, settle=60.0, fixed_ports=False, takeover=False,
+                           event_retry_ms=(300, 600, 1200, 2400, 5000))
+
+    assert [r.fault for r in results] == [name for name, _ in suite.FAULTS]
+    failed = {r.fault: {"lost": r.lost, "twice": r.twice, "unanswered": r.unanswered,
+                        "manual restarts": r.manual_restarts, "notes": r.notes}
+              for r in results if not r.ok}
+    assert failed == {}
+    assert all(r.persisted == r.sent and r.delivered == r.sent for r in results)
