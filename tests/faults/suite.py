@@ -320,7 +320,7 @@ def run_fault(platform, name, inject, household_ids, count, settle):
     watcher = eventlet.spawn(watch_deliveries, platform, commands, stop)
     threads = send_all(platform.broker.uri, commands, deadline)
 
-    wait_for(lambda: sum(c.acked_at is not None for c in commands) >= count // 3, 60, "a third acked")
+    wait_for(lambda: sum(c.acked_at is not None for c in commands) >= count // 3, 600, "a third acked")
     fault_started = time.monotonic()
     inject(platform)
     fault_ended = time.monotonic()
