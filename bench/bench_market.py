@@ -117,10 +117,8 @@ def main():
         "max_workers": 10,
         "OUTBOX_POLL_SECONDS": 0.2,
         "serializer": "json",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": 1,
-        "NOTIFY_TICK_SECONDS": 3600,
-        "NOTIFY_DIGEST_TICK_SECONDS": 3600,
+        "NOTIFICATIONS": {"smtp_host": "127.0.0.1", "smtp_port": 1,
+                          "tick_seconds": 3600, "digest_tick_seconds": 3600},
         "MARKET": {
             "zone_grids": {z: "G7" for z in "ABCDEFG"},
             "fee_tick_seconds": 3600,

@@ -224,7 +224,7 @@ def main():
         for name, make, expect, duplicate, existing in scenarios:
             config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
                       "MONGO_DB_PREFIX": f"{prefix}{len(rows)}_", "max_workers": args.workers,
-                      "NOTIFY_TICK_SECONDS": 3600, "NOTIFY_DIGEST_TICK_SECONDS": 3600,
+                      "NOTIFICATIONS": {"tick_seconds": 3600, "digest_tick_seconds": 3600},
                       "OUTBOX_POLL_SECONDS": 1.0}
             db = client[f"{config['MONGO_DB_PREFIX']}notifications"]
             rows.append(run_scenario(name, config, db, make, expect, duplicate, existing))

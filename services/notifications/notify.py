@@ -3,7 +3,7 @@
 Every notification is first committed as `queued` in the delivery log, in the same transaction
 that claims the event (so a redelivered event plans nothing twice), then delivered: claimed
 with a lease, sent through its channel's provider, and the attempt recorded. A failed attempt
-is retried later (`NOTIFY_RETRY_SECONDS`), then falls back to the next channel. Anything due
+is retried later (`retry_seconds`), then falls back to the next channel. Anything due
 and not yet delivered (held by quiet hours, waiting for a retry, or left by a crash) is picked
 up by the `release_due` timer.
 """
@@ -31,17 +31,18 @@ class Notifier:
         self.db = db
         self.templates = templates
         self.providers = providers
-        self.retry = tuple(config.get("NOTIFY_RETRY_SECONDS", domain.DEFAULT_RETRY_SECONDS))
-        self.lease = timedelta(seconds=float(config.get("NOTIFY_LEASE_SECONDS", 120)))
-        self.batch = int(config.get("NOTIFY_RELEASE_BATCH", 500))
-        self.digest_hour = int(config.get("NOTIFY_DIGEST_HOUR", 7))
+        # `config`: the NOTIFICATIONS section of the nameko config (shared.config)
+        self.retry = tuple(config.get("retry_seconds", domain.DEFAULT_RETRY_SECONDS))
+        self.lease = timedelta(seconds=float(config.get("lease_seconds", 120)))
+        self.batch = int(config.get("release_batch", 500))
+        self.digest_hour = int(config.get("digest_hour", 7))
         # a big announcement (every household of a grid) returns at once: beyond this many,
         # its messages go out with the next `release_due` tick instead of in the RPC call
-        self.inline_limit = int(config.get("NOTIFY_INLINE_LIMIT", 50))
+        self.inline_limit = int(config.get("inline_limit", 50))
         # events come from several producers in no guaranteed order: a dispatch may arrive before
         # the staff assignment that tells us who the assignee is. Within this window an unknown
         # recipient means "not yet", and the event is retried; after it, "nobody we know".
-        self.recipient_wait = timedelta(seconds=float(config.get("NOTIFY_RECIPIENT_WAIT_SECONDS", 600)))
+        self.recipient_wait = timedelta(seconds=float(config.get("recipient_wait_seconds", 600)))
         self._causes = {}  # event id -> the event being handled (a batch has many)
 
     # ------------------------------------------------------------ events
@@ -211,7 +212,7 @@ class Notifier:
     # ------------------------------------------------------------ morning digest
 
     def morning_digest(self):
-        """Each staff member's open and overdue work, once a day from `NOTIFY_DIGEST_HOUR` local."""
+        """Each staff member's open and overdue work, once a day from `digest_hour` local."""
         now = clock.now()
         day = domain.digest_day(now, self.digest_hour)
         if day is None:

@@ -1,9 +1,10 @@
 """Channels behind one small interface: `send(record) -> provider response`, or `DeliveryFailed`.
 
 - in_app: the recipient's inbox, stored in this service's database (queryable by them).
-- email: real SMTP (`SMTP_HOST`, `SMTP_PORT`, `SMTP_FROM`, `SMTP_TIMEOUT`).
+- email: real SMTP (`smtp_host`, `smtp_port`, `smtp_from`, `smtp_timeout` in the NOTIFICATIONS
+  section of the config).
 - sms, push: the local implementation records what would be sent (`sms_sent`, `push_sent`);
-  a real gateway replaces it behind the same interface. `NOTIFY_FAILING_PROVIDERS` (a list of
+  a real gateway replaces it behind the same interface. `failing_providers` (a list of
   channel names) makes a provider refuse everything, to exercise retries and fallbacks.
 """
 
@@ -15,6 +16,7 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared import clock
+from shared.config import service_settings
 
 
 class DeliveryFailed(Exception):
@@ -117,7 +119,7 @@ class RecordingGateway(Provider):
 
     def send(self, record):
         if self.failing:
-            raise DeliveryFailed(f"{self.channel} gateway unavailable (NOTIFY_FAILING_PROVIDERS)")
+            raise DeliveryFailed(f"{self.channel} gateway unavailable (failing_providers)")
         try:
             self.db[f"{self.channel}_sent"].insert_one({
                 "_id": record["_id"], "to": record["address"], "title": record["title"],
@@ -129,7 +131,7 @@ class RecordingGateway(Provider):
 
     def send_many(self, records):
         if self.failing:
-            return [(False, f"{self.channel} gateway unavailable (NOTIFY_FAILING_PROVIDERS)")] * len(records)
+            return [(False, f"{self.channel} gateway unavailable (failing_providers)")] * len(records)
         there = _insert_many_once(self.db[f"{self.channel}_sent"], [{
             "_id": r["_id"], "to": r["address"], "title": r["title"], "text": r["body"], "at": clock.now(),
         } for r in records])
@@ -144,15 +146,15 @@ class Channels(DependencyProvider):
         self.mongo_attr = mongo_attr
 
     def start(self):
-        config = self.container.config
+        config = service_settings(self.container.config, self.container.service_name)
         mongo = next(dep for dep in self.container.dependencies if dep.attr_name == self.mongo_attr)
-        failing = set(config.get("NOTIFY_FAILING_PROVIDERS") or ())
+        failing = set(config.get("failing_providers") or ())
         db = mongo.db
         self.providers = {
             "in_app": InAppInbox(db),
-            "email": SmtpEmail(config.get("SMTP_HOST", "127.0.0.1"), config.get("SMTP_PORT", 8025),
-                               config.get("SMTP_FROM", "noreply@sunshine.local"),
-                               config.get("SMTP_TIMEOUT", 10)),
+            "email": SmtpEmail(config.get("smtp_host", "127.0.0.1"), int(config.get("smtp_port", 8025)),
+                               config.get("smtp_from", "noreply@sunshine.local"),
+                               float(config.get("smtp_timeout", 10))),
             "sms": RecordingGateway("sms", db),
             "push": RecordingGateway("push", db),
         }
@@ -171,4 +173,4 @@ class _Failing(Provider):
         self.channel = channel
 
     def send(self, record):
-        raise DeliveryFailed(f"{self.channel} provider unavailable (NOTIFY_FAILING_PROVIDERS)")
+        raise DeliveryFailed(f"{self.channel} provider unavailable (failing_providers)")

@@ -3,13 +3,13 @@
 Entrypoints only; the rules are in domain.py, the use cases in notify.py.
 """
 
-from nameko.dependency_providers import Config
 
 from services.notifications import domain, schemas, store
 from services.notifications.notify import Notifier
 from services.notifications.providers import Channels
 from services.notifications.templates import TemplateBook
 from shared import clock
+from shared.config import ServiceConfig
 from shared.context import RequestContext
 from shared.errors import Forbidden
 from shared.handlers import event_handler
@@ -25,7 +25,7 @@ class NotificationsService:
     db = Mongo(store.INDEXES)
     templates = TemplateBook()
     channels = Channels()
-    config = Config()
+    config = ServiceConfig()  # the NOTIFICATIONS section
     ctx = RequestContext()
     probe = HealthProbe()
 
@@ -154,11 +154,11 @@ class NotificationsService:
 
     # ------------------------------------------------------------ timers
 
-    @timer("NOTIFY_TICK_SECONDS", 30)
+    @timer("tick_seconds", 30)
     def release_due(self):
         return self.notifier.release_due()
 
-    @timer("NOTIFY_DIGEST_TICK_SECONDS", 300)
+    @timer("digest_tick_seconds", 300)
     def morning_digest(self):
         return self.notifier.morning_digest()
 

@@ -25,8 +25,8 @@ def id_number(birth, sequence):
 
 @pytest.fixture
 def platform(runner_factory, config, frozen_clock):
-    config = {**config, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": 1,
-              "NOTIFY_TICK_SECONDS": 3600, "NOTIFY_DIGEST_TICK_SECONDS": 3600}
+    config = {**config, "NOTIFICATIONS": {"smtp_host": "127.0.0.1", "smtp_port": 1,
+                                          "tick_seconds": 3600, "digest_tick_seconds": 3600}}
     runner = runner_factory(config, RegistryService, GridEventsService, NotificationsService)
     runner.start()
     with ClusterRpcProxy(config, context_data={"actor": ADMIN, "correlation_id": "e2e-1"}) as cluster:

@@ -56,10 +56,8 @@ def platform(runner_factory, config, frozen_clock):
     HEARD.clear()
     config = {
         **config,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": 1,
-        "NOTIFY_TICK_SECONDS": 3600,
-        "NOTIFY_DIGEST_TICK_SECONDS": 3600,
+        "NOTIFICATIONS": {"smtp_host": "127.0.0.1", "smtp_port": 1,
+                          "tick_seconds": 3600, "digest_tick_seconds": 3600},
         "MARKET": {"zone_grids": {"A": "G7"}, "fee_tick_seconds": 3600, "licence_tick_seconds": 3600},
     }
     runner = runner_factory(

@@ -47,17 +47,21 @@ def smtp_server(tmp_path_factory):
 
 @pytest.fixture
 def notif_config(config, smtp_server):
-    return {**config, "SMTP_HOST": smtp_server["host"], "SMTP_PORT": smtp_server["port"],
-            # timers are fired by the tests through entrypoint_hook, not by the clock
-            "NOTIFY_TICK_SECONDS": 3600, "NOTIFY_DIGEST_TICK_SECONDS": 3600,
-            "NOTIFY_RETRY_SECONDS": [60, 300]}
+    return {**config, "NOTIFICATIONS": {
+        "smtp_host": smtp_server["host"], "smtp_port": smtp_server["port"],
+        # timers are fired by the tests through entrypoint_hook, not by the clock
+        "tick_seconds": 3600, "digest_tick_seconds": 3600, "retry_seconds": [60, 300]}}
 
 
 @pytest.fixture
 def start_service(container_factory, notif_config, frozen_clock):
     """Starts the service with the clock frozen at 2026-11-02 09:00 UTC (17:00 in the community)."""
-    def start(service_cls=NotificationsService, **overrides):
-        container = container_factory(service_cls, {**notif_config, **overrides})
+    def start(service_cls=NotificationsService, **settings):
+        """`settings` override keys of the NOTIFICATIONS section (UPPER_CASE ones: kit keys)."""
+        kit = {k: v for k, v in settings.items() if k.isupper()}
+        section = {k: v for k, v in settings.items() if not k.isupper()}
+        config = {**notif_config, **kit, "NOTIFICATIONS": {**notif_config["NOTIFICATIONS"], **section}}
+        container = container_factory(service_cls, config)
         container.start()
         return container
     return start

@@ -64,7 +64,7 @@ def test_quiet_hours_hold_a_non_critical_sms_until_7_and_let_a_critical_one_thro
 
 def test_a_failing_provider_retries_with_backoff_then_falls_back_and_every_attempt_is_logged(
         start_service, events, ndb, frozen_clock, rpc):
-    service = start_service(NOTIFY_FAILING_PROVIDERS=["sms"], NOTIFY_RETRY_SECONDS=[60, 300])
+    service = start_service(failing_providers=["sms"], retry_seconds=[60, 300])
     welcome = events.resident("R1", phone="13900000001")
 
     first = _note(ndb, welcome["event_id"], channel="sms", attempt_count=1)
@@ -136,7 +136,7 @@ def test_email_goes_through_a_real_smtp_server(service, events, ndb, rpc, smtp_s
 
 
 def test_an_unreachable_smtp_server_falls_back_to_the_inbox(start_service, events, ndb, rpc):
-    start_service(SMTP_PORT=1, NOTIFY_RETRY_SECONDS=[])  # nothing listens on port 1
+    start_service(smtp_port=1, retry_seconds=[])  # nothing listens on port 1
     events.resident("R5", email="li.na@example.org")
     _known(ndb, "R5")
     rpc("notifications").set_preferences({"person_id": "R5", "channels": ["email"]})

@@ -42,7 +42,7 @@ def test_a_household_notice_goes_once_per_household_of_the_grid(service, events,
 
 def test_a_large_announcement_returns_at_once_and_the_rest_goes_out_with_the_next_tick(
         start_service, events, ndb, rpc):
-    service = start_service(NOTIFY_INLINE_LIMIT=0)  # the in-app inbox is written in the transaction anyway
+    service = start_service(inline_limit=0)  # the in-app inbox is written in the transaction anyway
     _grid_5(events, ndb)
 
     sent = rpc("notifications").send({"target": {"kind": "grid_households", "grid_code": "5"},
