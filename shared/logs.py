@@ -21,7 +21,9 @@ class JsonFormatter(logging.Formatter):
         correlation_id = getattr(record, "correlation_id", None) or current_correlation_id()
         if correlation_id:
             entry["correlation_id"] = correlation_id
-        for key in ("service", "event_type", "event_id", "queue", "entities"):
+        for key in ("service", "event_type", "event_id", "queue", "entities",
+                    # the gateway's access log
+                    "http_method", "route", "status", "ms", "actor_id", "actor_role"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

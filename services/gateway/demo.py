@@ -7,15 +7,19 @@ work in G3 (grid 3); the resident account is a resident of G3; the staff account
 demo community's staff posts. `python -m services.gateway.demo --reset USER` sets a new password.
 """
 
-import argparse
-import os
-import secrets
-import sys
+import eventlet
 
-from pymongo import MongoClient
+eventlet.monkey_patch()  # before pymongo and nameko's client make their sockets
 
-from services.gateway import domain, store, use_cases
-from shared import clock
+import argparse  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import sys  # noqa: E402
+
+from pymongo import MongoClient  # noqa: E402
+
+from services.gateway import domain, store, use_cases  # noqa: E402
+from shared import clock  # noqa: E402
 
 GRID = "G3"
 LINKED_POSTS = {domain.GRID_WORKER: "grid_worker", domain.GRID_LIAISON: "liaison",
@@ -77,9 +81,6 @@ def main(argv=None):
         print(f"{args.reset}: {password}")
         return 0
     if args.load:
-        import eventlet
-
-        eventlet.monkey_patch()
         from nameko.standalone.rpc import ClusterRpcProxy
 
         config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),

@@ -26,6 +26,8 @@ from services.gateway.domain import (
     FINANCE_OFFICER,
     GRID_LIAISON,
     GRID_WORKER,
+    INSPECTOR,
+    MARKET_OFFICER,
     OPERATOR,
     OWN,
     OWN_GRID,
@@ -38,6 +40,7 @@ from services.gateway.domain import (
     VENDOR,
 )
 from services.grid_events import schemas as ge
+from services.market import schemas as mk
 from services.notifications import schemas as nt
 from services.registry import schemas as rg
 
@@ -440,13 +443,88 @@ FINANCE = [
           body=body(fn.RunSubsidies), status=201),
 ]
 
+# ---------------------------------------------------------------- market
+
+OFFICER = {MARKET_OFFICER: ALL}
+MARKET_READERS = {MARKET_OFFICER: ALL, INSPECTOR: ALL, COMMUNITY_ADMIN: ALL}
+VendorQuery = q(gs.PageQuery, status=text())
+StallQuery = q(gs.PageQuery, zone=text(), kind=text(), status=text())
+RulesQuery = q(rule_book_id=text(), on=fields.Date(load_default=None))
+MarketStatsQuery = q(period=fields.Str(required=True, validate=validate.OneOf(["night", "month", "year"])),
+                     key=fields.Str(required=True, validate=validate.Length(min=4, max=10)))
+ViolationQuery = q(gs.PageQuery, gs.Export, vendor_id=text(), night_id=text(), violation_type=text(),
+                   public_order=flag())
+VIOLATION_COLUMNS = ("violation_id", "vendor_id", "stall_id", "night_id", "violation_type", "points",
+                     "fine_fen", "status", "recorded_at", "description")
+VENDOR_SELF = {VENDOR: OWN}
+
+MARKET = [
+    Route("POST", "/v1/market/vendors", "market", "register_vendor", OFFICER, "Register a vendor",
+          body=body(mk.RegisterVendor), status=201),
+    Route("POST", "/v1/market/vendors/<vendor_id>/licences", "market", "renew_licence",
+          roles(OFFICER, VENDOR_SELF), "Renew a licence", body=body(mk.RenewLicence, "vendor_id"),
+          owner_param="vendor_id"),
+    Route("GET", "/v1/market/vendors/<vendor_id>", "market", "vendor_record",
+          roles(MARKET_READERS, VENDOR_SELF), "A vendor's record (masked)", owner_param="vendor_id"),
+    Route("GET", "/v1/market/vendors", "market", "list_vendors", MARKET_READERS, "Vendors", query=VendorQuery,
+          paged=True, answer=gs.Page),
+    Route("POST", "/v1/market/stalls", "market", "lay_out_stalls", OFFICER, "Lay out stalls",
+          body=body(mk.LayOutStalls), status=201),
+    Route("POST", "/v1/market/stall-applications", "market", "apply_for_stall", roles(OFFICER, VENDOR_SELF),
+          "Apply for a stall", body=body(mk.ApplyForStall), owner_param="vendor_id", status=201),
+    Route("POST", "/v1/market/allocations", "market", "allocate_stall", OFFICER,
+          "Allocate stalls (lottery, renewal, direct)", body=body(mk.AllocateStall), status=201),
+    Route("POST", "/v1/market/stalls/<stall_id>/release", "market", "release_stall",
+          roles(OFFICER, VENDOR_SELF), "Give up a stall", body=body(mk.ReleaseStall, "stall_id")),
+    Route("GET", "/v1/market/stalls", "market", "list_stalls",
+          roles(MARKET_READERS, {VENDOR: ALL, GRID_WORKER: ALL}), "Stalls", query=StallQuery, paged=True,
+          answer=gs.Page),
+    Route("POST", "/v1/market/rule-books", "market", "propose_rules", OFFICER, "Propose a rule book",
+          body=body(mk.ProposeRules), status=201),
+    Route("POST", "/v1/market/rule-books/<rule_book_id>/votes", "market", "vote_on_rules", VENDOR_SELF,
+          "Vote on a rule book (vendors)", body=body(mk.VoteOnRules, "rule_book_id"), owner_param="vendor_id",
+          status=201),
+    Route("POST", "/v1/market/rule-books/<rule_book_id>/publish", "market", "publish_rules", OFFICER,
+          "Publish an adopted rule book", body=body(mk.RuleBookRef, "rule_book_id")),
+    Route("GET", "/v1/market/rules", "market", "get_rules",
+          roles(MARKET_READERS, {VENDOR: ALL, GRID_WORKER: ALL, POLICE_DESK: ALL}), "The rules in force",
+          query=RulesQuery),
+    Route("POST", "/v1/market/nights", "market", "open_night", OFFICER, "Open a market night",
+          body=body(mk.OpenNight), status=201),
+    Route("POST", "/v1/market/nights/<night_id>/check-ins", "market", "check_in", roles(OFFICER, VENDOR_SELF),
+          "A stall checks in", body=body(mk.CheckIn, "night_id"), status=201),
+    Route("POST", "/v1/market/nights/<night_id>/footfall", "market", "record_footfall", OFFICER,
+          "Footfall at a gate", body=body(mk.RecordFootfall, "night_id"), status=201),
+    Route("POST", "/v1/market/nights/<night_id>/takings", "market", "report_takings",
+          roles(OFFICER, VENDOR_SELF), "A vendor's takings (fen)", body=body(mk.ReportTakings, "night_id"),
+          owner_param="vendor_id", status=201),
+    Route("POST", "/v1/market/nights/<night_id>/close", "market", "close_night", OFFICER, "Close a night",
+          body=body(mk.NightRef, "night_id")),
+    Route("GET", "/v1/market/stats", "market", "market_stats",
+          roles(OFFICER, {COMMUNITY_ADMIN: ALL, STREET_OFFICE: ALL}), "Attendance, footfall, takings",
+          query=MarketStatsQuery),
+    Route("POST", "/v1/market/inspections", "market", "start_inspection",
+          {INSPECTOR: ALL, MARKET_OFFICER: ALL}, "Start an inspection round", body=body(mk.StartInspection),
+          status=201),
+    Route("POST", "/v1/market/inspections/<inspection_id>/violations", "market", "record_violation",
+          {INSPECTOR: ALL}, "Record a violation", body=body(mk.RecordViolation, "inspection_id"), status=201),
+    Route("POST", "/v1/market/violations/<violation_id>/appeal", "market", "appeal_violation", VENDOR_SELF,
+          "Appeal a violation (the vendor)", body=body(mk.AppealViolation, "violation_id"), status=201),
+    Route("POST", "/v1/market/violations/<violation_id>/decision", "market", "decide_appeal", OFFICER,
+          "Decide an appeal", body=body(mk.DecideAppeal, "violation_id")),
+    Route("GET", "/v1/market/violations", "market", "list_violations",
+          roles(MARKET_READERS, VENDOR_SELF, {POLICE_DESK: ALL, GRID_WORKER: OWN_GRID}),
+          "Violations (a vendor: their own; a grid worker: their grid's zones); CSV with format=csv",
+          query=ViolationQuery, paged=True, answer=gs.Page, csv=VIOLATION_COLUMNS),
+]
+
 # ---------------------------------------------------------------- operations
 
-SERVICES = ("registry", "grid_events", "notifications", "finance")
+SERVICES = ("registry", "grid_events", "notifications", "finance", "market")
 OPERATIONS = [
     Route("GET", f"/v1/services/{name}/health", name, "health", roles(OFFICE, {OPERATOR: ALL}),
           f"{name}: broker, database, outbox backlog, DLQ depth", call=none, answer=gs.Health)
     for name in SERVICES
 ]
 
-ROUTES = REGISTRY + GRID_EVENTS + NOTIFICATIONS + FINANCE + OPERATIONS
+ROUTES = REGISTRY + GRID_EVENTS + NOTIFICATIONS + FINANCE + MARKET + OPERATIONS

@@ -16,6 +16,7 @@ from services.finance.service import FinanceService
 from services.gateway import use_cases
 from services.gateway.service import GatewayService
 from services.grid_events.service import GridEventsService
+from services.market.service import MarketService
 from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
 
@@ -66,13 +67,15 @@ class Client:
 def gateway_config(config, web_config):
     return {**config, **web_config, "GATEWAY_SECRET": "test-only-secret-" + "x" * 32,
             "GATEWAY_ARGON2": {"time_cost": 1, "memory_kib": 8192},
-            "GATEWAY_LOCKOUT": {"attempts": 3, "minutes": 15}, "GATEWAY_TOKEN_TTL_SECONDS": 3600}
+            "GATEWAY_LOCKOUT": {"attempts": 3, "minutes": 15}, "GATEWAY_TOKEN_TTL_SECONDS": 3600,
+            "MARKET": {"zone_grids": {"A": "G1", "B": "G2"}, "adoption_quorum": 0.5,
+                       "adoption_majority": 0.5}}
 
 
 @pytest.fixture
 def platform(runner_factory, gateway_config):
     runner = runner_factory(gateway_config, GatewayService, RegistryService, GridEventsService,
-                            NotificationsService, FinanceService)
+                            NotificationsService, FinanceService, MarketService)
     runner.start()
     return runner
 

@@ -129,6 +129,31 @@ GET /v1/finance/dividend-runs/{run}                 F   F   F   F   F   F   F   
 GET /v1/finance/dividend-statement                  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF  FF  FF
 POST /v1/finance/allowance-runs                     F   F   F   F   F   F   F   A   F   F   F   F   F
 POST /v1/finance/subsidy-runs                       F   F   F   F   F   F   F   A   F   F   F   F   F
+POST /v1/market/vendors                             F   F   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/vendors/{vendor}/licences           FF  AN  FF  FF  FF  AA  FF  FF  FF  FF  FF  FF  FF
+GET /v1/market/vendors/{vendor}                     FF  AN  FF  FF  FF  AA  AA  FF  FF  AA  FF  FF  FF
+GET /v1/market/vendors                              F   F   F   F   F   A   A   F   F   A   F   F   F
+POST /v1/market/stalls                              F   F   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/stall-applications                  FF  AN  FF  FF  FF  AA  FF  FF  FF  FF  FF  FF  FF
+POST /v1/market/allocations                         F   F   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/stalls/{stall}/release              F   N   F   F   F   A   F   F   F   F   F   F   F
+GET /v1/market/stalls                               F   A   A   F   F   A   A   F   F   A   F   F   F
+POST /v1/market/rule-books                          F   F   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/rule-books/{book}/votes             FF  AN  FF  FF  FF  FF  FF  FF  FF  FF  FF  FF  FF
+POST /v1/market/rule-books/{book}/publish           F   F   F   F   F   A   F   F   F   F   F   F   F
+GET /v1/market/rules                                F   A   A   F   F   A   A   F   F   A   A   F   F
+POST /v1/market/nights                              F   F   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/nights/{night}/check-ins            F   A   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/nights/{night}/footfall             F   F   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/nights/{night}/takings              FF  AN  FF  FF  FF  AA  FF  FF  FF  FF  FF  FF  FF
+POST /v1/market/nights/{night}/close                F   F   F   F   F   A   F   F   F   F   F   F   F
+GET /v1/market/stats                                F   F   F   F   F   A   F   F   F   A   F   A   F
+POST /v1/market/inspections                         F   F   F   F   F   A   A   F   F   F   F   F   F
+POST /v1/market/inspections/{inspection}/violations F   F   F   F   F   F   A   F   F   F   F   F   F
+POST /v1/market/violations/{violation}/appeal       F   A   F   F   F   F   F   F   F   F   F   F   F
+POST /v1/market/violations/{violation}/decision     F   F   F   F   F   A   F   F   F   F   F   F   F
+GET /v1/market/violations                           F   A   A   F   F   A   A   F   F   A   A   F   F
+GET /v1/services/market/health                      F   F   F   F   F   F   F   F   F   A   F   F   A
 GET /v1/services/registry/health                    F   F   F   F   F   F   F   F   F   A   F   F   A
 GET /v1/services/grid_events/health                 F   F   F   F   F   F   F   F   F   A   F   F   A
 GET /v1/services/notifications/health               F   F   F   F   F   F   F   F   F   A   F   F   A
@@ -188,6 +213,7 @@ class World:
             "grid_code": g, "shift": "night", "team": ["巡逻员"], "route": ["东门", "西门"]})["patrol_id"]
             for g in ("G1", "G2")}
         self.camera = admin.ok("POST", "/v1/cameras", json={"camera_id": "CAM-1", "grid_code": "G1"})["camera_id"]
+        self.market(client)
         officer.ok("POST", "/v1/finance/transfers", json={
             "entry_id": "T-M-0001", "code": "adjustment", "debit": "community/bank",
             "credit": "community/retained_earnings", "amount_fen": 100})
@@ -195,9 +221,46 @@ class World:
                                                       "area_m2": 20})
         officer.ok("POST", "/v1/finance/enterprises", json={"enterprise_id": "E-0001", "name": "物业公司",
                                                             "kind": "self_run"})
-        for payer in (c.resident["G1"], c.resident["G2"], "V-0001"):  # payers the books know
+        for payer in (c.resident["G1"], c.resident["G2"], self.vendor[True]):  # payers the books know
             officer.ok("POST", "/v1/finance/payments", json={"payment_id": f"P-{payer}", "source": "other",
                                                              "payer": payer, "amount_fen": 100})
+
+
+    def market(self, client):
+        """Two vendors (the vendor account is the first), stalls, a rule book in force, a night,
+        an inspection and a violation of the first vendor's stall."""
+        officer, inspector = client("market_officer"), client("inspector")
+        self.vendor = {own: officer.ok("POST", "/v1/market/vendors", json={
+            "name": "陈摊主", "id_number": id_number(), "phone": f"1391234{next(_n):04d}",
+            "goods_category": "goods", "business_licence": {"number": f"BL{next(_n):06d}",
+                                                            "expires_on": "2027-06-30"}})["vendor_id"]
+            for own in (True, False)}
+        officer.ok("POST", "/v1/market/stalls", json={"stalls": [
+            {"zone": "A", "number": n, "kind": "goods", "size_m2": 6, "power": True, "water": False}
+            for n in (1, 2, 3)]})
+        officer.ok("POST", "/v1/market/allocations", json={
+            "mode": "direct", "stall_id": "S-A001", "vendor_id": self.vendor[True],
+            "term_start": "2026-01-01", "term_end": "2027-12-31"})
+        self.rule_book = officer.ok("POST", "/v1/market/rule-books", json=RULE_BOOK)["rule_book_id"]
+        for own in (True, False):
+            voter = client("vendor", vendor_id=self.vendor[own])
+            voter.ok("POST", f"/v1/market/rule-books/{self.rule_book}/votes",
+                     json={"vendor_id": self.vendor[own], "ballot": "for"})
+        officer.ok("POST", f"/v1/market/rule-books/{self.rule_book}/publish", json={})
+        from shared.clock import now
+
+        today = now().astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date().isoformat()
+        self.night = officer.ok("POST", "/v1/market/nights", json={"date": today})["night_id"]
+        self.inspection = inspector.ok("POST", "/v1/market/inspections",
+                                       json={"night_id": self.night})["inspection_id"]
+        self.violation = inspector.ok("POST", f"/v1/market/inspections/{self.inspection}/violations", json={
+            "stall_id": "S-A001", "violation_type": "beyond_stall_line", "description": "占道经营"})["violation_id"]
+
+
+RULE_BOOK = {"title": "阳光夜市经营管理公约", "effective_on": "2026-01-01",
+             "thresholds": {"warning": 6, "suspension": 12, "suspension_nights": 7, "revocation": 24},
+             "violation_types": {"beyond_stall_line": {"name": "超出摊位线", "points": 2, "fine_fen": 5000,
+                                             "public_order": False}}}
 
 
 def _windows():
@@ -212,6 +275,7 @@ def request_for(key, w, own, me):
     c = w.c
     n = next(_n)
     inc = w.incident[g]
+    ven = w.vendor[own]
     res = w.residents[g]
     table = {
         "GET /v1/grids": ("/v1/grids", None),
@@ -346,6 +410,45 @@ def request_for(key, w, own, me):
         "GET /v1/finance/dividend-statement": (f"/v1/finance/dividend-statement?resident_id={res}", None),
         "POST /v1/finance/allowance-runs": ("/v1/finance/allowance-runs", {"month": "2026-11"}),
         "POST /v1/finance/subsidy-runs": ("/v1/finance/subsidy-runs", {"kind": _subsidy_kind(), "year": 2026}),
+        "POST /v1/market/vendors": ("/v1/market/vendors", {
+            "name": "新摊主", "id_number": id_number(), "phone": f"1381234{n % 10000:04d}",
+            "goods_category": "goods", "business_licence": {"number": f"BL9{n:05d}", "expires_on": "2027-06-30"}}),
+        "POST /v1/market/vendors/{vendor}/licences": (f"/v1/market/vendors/{ven}/licences", {
+            "document": "business_licence", "number": f"BL8{n:05d}", "expires_on": "2028-06-30"}),
+        "GET /v1/market/vendors/{vendor}": (f"/v1/market/vendors/{ven}", None),
+        "GET /v1/market/vendors": ("/v1/market/vendors", None),
+        "POST /v1/market/stalls": ("/v1/market/stalls", {"stalls": [
+            {"zone": "B", "number": n % 900 + 1, "kind": "goods", "size_m2": 6, "power": True, "water": False}]}),
+        "POST /v1/market/stall-applications": ("/v1/market/stall-applications", {"vendor_id": ven, "kind": "goods"}),
+        "POST /v1/market/allocations": ("/v1/market/allocations", {
+            "mode": "direct", "stall_id": "S-A003", "vendor_id": w.vendor[False],
+            "term_start": "2026-01-01", "term_end": "2027-12-31"}),
+        "POST /v1/market/stalls/{stall}/release": ("/v1/market/stalls/S-A002/release", {}),
+        "GET /v1/market/stalls": ("/v1/market/stalls", None),
+        "POST /v1/market/rule-books": ("/v1/market/rule-books", {**RULE_BOOK, "title": f"公约修订 {n}"}),
+        "POST /v1/market/rule-books/{book}/votes": (f"/v1/market/rule-books/{w.rule_book}/votes",
+                                                    {"vendor_id": ven, "ballot": "for"}),
+        "POST /v1/market/rule-books/{book}/publish": (f"/v1/market/rule-books/{w.rule_book}/publish", {}),
+        "GET /v1/market/rules": ("/v1/market/rules", None),
+        "POST /v1/market/nights": ("/v1/market/nights", {"date": "2026-12-31"}),
+        "POST /v1/market/nights/{night}/check-ins": (f"/v1/market/nights/{w.night}/check-ins",
+                                                     {"stall_id": "S-A001"}),
+        "POST /v1/market/nights/{night}/footfall": (f"/v1/market/nights/{w.night}/footfall",
+                                                    {"gate": "东门", "count": 10}),
+        "POST /v1/market/nights/{night}/takings": (f"/v1/market/nights/{w.night}/takings",
+                                                   {"vendor_id": ven, "takings_fen": 123456}),
+        "POST /v1/market/nights/{night}/close": (f"/v1/market/nights/{w.night}/close", {}),
+        "GET /v1/market/stats": ("/v1/market/stats?period=month&key=2026-11", None),
+        "POST /v1/market/inspections": ("/v1/market/inspections", {"night_id": w.night}),
+        "POST /v1/market/inspections/{inspection}/violations": (
+            f"/v1/market/inspections/{w.inspection}/violations",
+            {"stall_id": "S-A001", "violation_type": "beyond_stall_line", "description": "占道"}),
+        "POST /v1/market/violations/{violation}/appeal": (f"/v1/market/violations/{w.violation}/appeal",
+                                                          {"grounds": "已清理"}),
+        "POST /v1/market/violations/{violation}/decision": (f"/v1/market/violations/{w.violation}/decision",
+                                                            {"upheld": True, "reason": "属实"}),
+        "GET /v1/market/violations": ("/v1/market/violations", None),
+        "GET /v1/services/market/health": ("/v1/services/market/health", None),
         "GET /v1/services/registry/health": ("/v1/services/registry/health", None),
         "GET /v1/services/grid_events/health": ("/v1/services/grid_events/health", None),
         "GET /v1/services/notifications/health": ("/v1/services/notifications/health", None),
@@ -410,7 +513,7 @@ def test_every_endpoint_role_and_grid(base_url, admin, client, accounts, communi
         if role == "resident":
             extra["resident_id"] = community.resident["G1"]
         if role == "vendor":
-            extra["vendor_id"] = "V-0001"
+            extra["vendor_id"] = world.vendor[True]
         if role == "grid_worker":
             extra["staff_id"] = community.worker["G1"]
         caller = client(role, **extra)

@@ -181,3 +181,19 @@ def test_a_service_that_is_not_running_is_a_503_not_a_hang(runner_factory, gatew
     assert response.status_code == 503 and error_of(response)["code"] == "service_unavailable"
     assert response.headers["Retry-After"] == "1"
     assert "Traceback" not in response.text
+
+
+def test_access_log_is_one_json_line_with_correlation_and_actor(client, caplog):
+    import json as _json
+    import logging
+
+    from shared.logs import JsonFormatter
+
+    worker = client("grid_worker", grid="G1", staff_id="ST-0042")
+    with caplog.at_level(logging.INFO, logger="gateway.access"):
+        worker.get("/v1/me", headers={"X-Correlation-Id": "trace-me-1"})
+    [record] = [r for r in caplog.records if r.name == "gateway.access" and r.correlation_id == "trace-me-1"]
+    line = _json.loads(JsonFormatter().format(record))
+    assert line["correlation_id"] == "trace-me-1" and line["actor_id"] == "ST-0042"
+    assert line["actor_role"] == "grid_worker" and line["status"] == 200 and line["route"] == "/v1/me"
+    assert line["http_method"] == "GET" and isinstance(line["ms"], float)
