@@ -309,8 +309,10 @@ def request_for(key, w, own, me):
         "GET /v1/party/units": ("/v1/party/units", None),
         "POST /v1/party/members": ("/v1/party/members", {"resident_id": c.resident["G1"],
                                                          "branch_code": "PC", "joined_on": "2001-07-01"}),
+        # another resident than the row above: a duplicate in an import is answered 500 by the
+        # registry today (an unmapped BulkWriteError), which is not what this matrix is about
         "POST /v1/party/members/import": ("/v1/party/members/import", {"items": [{
-            "resident_id": c.resident["G1"], "branch_code": "PC", "joined_on": "2001-07-01"}]}),
+            "resident_id": c.resident["G2"], "branch_code": "PC", "joined_on": "2001-07-01"}]}),
         "GET /v1/party/members": ("/v1/party/members", None),
         "POST /v1/shareholders": ("/v1/shareholders", {"resident_id": c.resident["G2"], "group": "第2组",
                                                        "shares": 5}),
