@@ -8,7 +8,7 @@ in one bulk write measured 3x faster here than marking the batch sent with `$in`
 dies between commit and publish, the events are still pending and the next relay to start sends
 them: delivery is at least once, and consumers are idempotent.
 
-With several instances of a service, a lease in `locks` lets one relay publish at a time, so the
+With several instances of a service, a lease (shared/lease.py) lets one relay publish at a time, so the
 outbox drains in order and nothing is sent twice by two relays racing. The lease is short and
 renewed on every round (a peer takes over within about `OUTBOX_LEASE_SECONDS` after a kill -9)
 and released on a graceful stop (at once).
@@ -21,20 +21,19 @@ import logging
 import random
 import threading
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from kombu.exceptions import OperationalError
 from nameko.events import get_event_exchange
-from pymongo import DeleteOne, ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import DeleteOne
+from pymongo.errors import PyMongoError
 
 from shared.amqp import ConfirmedPublisher, PublishFailed
+from shared.lease import Lease
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
-LOCKS = "locks"
 PENDING = "pending"
 
 
@@ -63,14 +62,13 @@ class OutboxRelay:
         self.exchange = get_event_exchange(service_name, config)
         self.batch_size = int(config.get("OUTBOX_BATCH", 200))
         self.poll_interval = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
-        self.lease = timedelta(seconds=float(config.get("OUTBOX_LEASE_SECONDS", 1.5)))
+        self.lease = Lease(db, "outbox_relay", config.get("OUTBOX_LEASE_SECONDS", 1.5))
         # the holder renews (and polls) this often, and a peer waiting for the lease looks as often
-        self.lease_check = min(self.poll_interval, self.lease.total_seconds() / 3)
+        self.lease_check = min(self.poll_interval, self.lease.length.total_seconds() / 3)
         self.max_pause = float(config.get("OUTBOX_MAX_PAUSE_SECONDS", 5.0))
         self.failures = 0
         self.last_error = None
         self.holds_lease = False
-        self.owner = uuid.uuid4().hex
         self._wakeup = threading.Event()
         self._running = False
         self._thread = None
@@ -85,7 +83,7 @@ class OutboxRelay:
         if self._thread is not None:
             self._thread.wait()
             self._thread = None
-        self._release_lease()
+        self.lease.release()
         self.publisher.close()
 
     def wake(self):
@@ -95,7 +93,7 @@ class OutboxRelay:
     def _run(self):
         while self._running:
             try:
-                self.holds_lease = self._hold_lease()
+                self.holds_lease = self.lease.hold()
                 sent = self.relay_once() if self.holds_lease else 0
                 self._recovered()
             except Exception as exc:  # noqa: BLE001 -- broker/db down: never let the thread die
@@ -141,7 +139,7 @@ class OutboxRelay:
         confirms, not of confirm + read + delete. A few rounds per call, within a third of the
         lease: the lease is renewed between calls."""
         outbox, sent, after, in_flight = self.db[OUTBOX], 0, None, None
-        until = time.monotonic() + self.lease.total_seconds() / 3
+        until = time.monotonic() + self.lease.length.total_seconds() / 3
         for _ in range(rounds):
             if in_flight is not None and time.monotonic() > until:
                 break
@@ -166,24 +164,6 @@ class OutboxRelay:
         self.publisher.wait_confirmed(token)
         self.db[OUTBOX].bulk_write([DeleteOne({"_id": doc["_id"]}) for doc in batch], ordered=False)
         return len(batch)
-
-    def _hold_lease(self):
-        now = datetime.now(UTC)
-        try:
-            lease = self.db[LOCKS].find_one_and_update(
-                {"_id": "outbox_relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": now + self.lease}},
-                upsert=True, return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:  # another instance holds a live lease
-            return False
-        return lease is not None and lease["owner"] == self.owner
-
-    def _release_lease(self):
-        try:
-            self.db[LOCKS].delete_one({"_id": "outbox_relay", "owner": self.owner})
-        except PyMongoError:
-            log.debug("could not release the relay lease; it will expire", exc_info=True)
 
     def backlog(self):
         return self.db[OUTBOX].count_documents({"status": PENDING})
