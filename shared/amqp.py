@@ -106,3 +106,17 @@ class ConfirmedPublisher:
             except Exception:  # closing a broken connection: nothing left to save
                 log.debug("closing publisher connection failed", exc_info=True)
         self._connection = self._channel = None
+
+
+def queue_arguments(config):
+    """Arguments of the platform's durable queues (event handlers', dead-letter, RPC).
+
+    `QUEUE_TYPE: quorum` declares them as quorum queues, replicated on a majority of a cluster's
+    nodes (a node can die without losing or blocking them); `classic` (the default here, one
+    broker) leaves them on one node. A queue's type cannot change in place: docs/scale.md gives
+    the migration from classic queues."""
+    kind = (config or {}).get("QUEUE_TYPE") or "classic"
+    if kind not in ("classic", "quorum"):
+        raise ValueError(f"QUEUE_TYPE must be classic or quorum, not {kind!r}")
+    return {"x-queue-type": "quorum"} if kind == "quorum" else {}
+

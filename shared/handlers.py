@@ -52,6 +52,7 @@ from nameko_amqp_retry import Backoff, BackoffPublisher
 from pymongo.errors import PyMongoError
 
 from shared import events
+from shared.amqp import queue_arguments
 from shared.context import CAUSATION_ID, CORRELATION_ID
 from shared.errors import Busy
 from shared.mongo import PROCESSED, AlreadyProcessed, Mongo, is_transient
@@ -78,9 +79,9 @@ class _ExpectedOutcomesAreNotErrors(logging.Filter):
 logging.getLogger("nameko.containers").addFilter(_ExpectedOutcomesAreNotErrors())
 
 
-def dead_letter_queue(service_name):
+def dead_letter_queue(service_name, config=None):
     return Queue(f"{service_name}.dlq", exchange=DEAD_LETTER_EXCHANGE, routing_key=service_name,
-                 durable=True)
+                 durable=True, queue_arguments=queue_arguments(config))
 
 
 def entities(payload):
@@ -96,8 +97,21 @@ def attempts_so_far(message):
     return retries + 1
 
 
+class TypedBackoffPublisher(BackoffPublisher):
+    """Backoff queues of the configured QUEUE_TYPE. Quorum ones dead-letter back to the handler's
+    queue at least once (RabbitMQ's default for quorum dead-lettering is at most once)."""
+
+    def make_queue(self, expiration):
+        queue = super().make_queue(expiration)
+        extra = queue_arguments(self.container.config)
+        if extra:
+            extra.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+        queue.queue_arguments = {**queue.queue_arguments, **extra}
+        return queue
+
+
 class ReliableEventHandler(EventHandler):
-    backoff_publisher = BackoffPublisher()
+    backoff_publisher = TypedBackoffPublisher()
 
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
@@ -111,6 +125,7 @@ class ReliableEventHandler(EventHandler):
         events.spec(self.event_type_full)  # an unknown event type fails at start, not at runtime
         super().setup()
         config = self.container.config
+        self.queue.queue_arguments = {**(self.queue.queue_arguments or {}), **queue_arguments(config)}
         retry = {**DEFAULT_RETRY, **config.get("EVENT_RETRY", {})}
         schedule = tuple(retry["schedule_ms"])
         # nameko-amqp-retry reads its schedule from the class: one subclass per handler.
@@ -118,7 +133,7 @@ class ReliableEventHandler(EventHandler):
             "schedule": schedule, "limit": len(schedule),
             "random_sigma": max(1, min(schedule) // 10),
         })
-        self.dlq = dead_letter_queue(self.container.service_name)
+        self.dlq = dead_letter_queue(self.container.service_name, config)
         self.dead_letter_publisher = Publisher(config[AMQP_URI_CONFIG_KEY],
                                                declare=[DEAD_LETTER_EXCHANGE, self.dlq])
 

@@ -34,7 +34,7 @@ class HealthProbe(DependencyProvider):
             report["relay"] = mongo.relay.status()
         try:
             with Connection(self.container.config["AMQP_URI"], connect_timeout=3) as conn:
-                queue = dead_letter_queue(service)(conn.default_channel)
+                queue = dead_letter_queue(service, self.container.config)(conn.default_channel)
                 queue.declare()  # idempotent; creates the DLQ if no handler did yet
                 report["dlq_depth"] = queue.queue_declare(passive=True).message_count
                 report["broker"] = True

@@ -25,8 +25,10 @@ import time
 from marshmallow import ValidationError
 from nameko.exceptions import IncorrectSignature
 from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcConsumer
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
+from shared.amqp import queue_arguments
 from shared.context import ACTOR, CORRELATION_ID
 from shared.errors import CommandRefused, Conflict, InvalidInput, Unavailable
 from shared.idempotency import REQUEST_ID, AlreadyRequested, ContextData
@@ -63,7 +65,18 @@ def structured(exc):
     return exc
 
 
+class TypedRpcConsumer(RpcConsumer):
+    """nameko's `rpc-<service>` queue, declared with the configured QUEUE_TYPE (shared/amqp.py)."""
+
+    def setup(self):
+        super().setup()
+        self.queue.queue_arguments = {**(self.queue.queue_arguments or {}),
+                                      **queue_arguments(self.container.config)}
+
+
 class Rpc(NamekoRpc):
+    rpc_consumer = TypedRpcConsumer()
+
     def __init__(self, expected_exceptions=(), **kwargs):
         super().__init__(expected_exceptions=EXPECTED + tuple(expected_exceptions), **kwargs)
 
