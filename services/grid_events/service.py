@@ -4,7 +4,6 @@ Use cases: use_cases/ (incidents, visits, campaigns, windows, field_work, read_m
 permissions: domain.py. Queries: store.py. Inputs and views: schemas.py.
 """
 
-from nameko.timer import timer
 
 from services.grid_events import domain, store
 from services.grid_events import schemas as s
@@ -18,6 +17,7 @@ from shared.health import HealthProbe
 from shared.mongo import Mongo
 from shared.proxy import ServiceRpcProxy
 from shared.rpc import rpc
+from shared.timers import timer
 
 TIMER_SECONDS = 60
 
@@ -138,7 +138,7 @@ class GridEventsService:
 
     # ------------------------------------------------------------ the clock's work
 
-    @timer(interval=TIMER_SECONDS)
+    @timer("tick_seconds", TIMER_SECONDS)
     def tick(self):
         """Every minute: escalate overdue incidents, auto-close, flag overdue visits, year-end visits."""
         return self.run_deadlines()

@@ -6,8 +6,6 @@ Other services learn about people only from this service's events and RPCs, neve
 
 import logging
 
-from nameko.timer import timer
-
 from services.registry import domain, schemas, store, use_cases
 from shared import clock, queries
 from shared.context import RequestContext
@@ -15,6 +13,7 @@ from shared.errors import invalid
 from shared.health import HealthProbe
 from shared.mongo import Mongo
 from shared.rpc import rpc
+from shared.timers import timer
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ class RegistryService:
 
     # --- the 60th birthday ------------------------------------------------------------------
 
-    @timer(interval=DAY_SECONDS, eager=True)
+    @timer("turned_60_tick_seconds", DAY_SECONDS, eager=True)
     def daily_turned_60(self):
         self.announce_turned_60()
 
