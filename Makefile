@@ -8,7 +8,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # eventlet's banner at import is a Warning, not a DeprecationWarning; this is its only switch
 export EVENTLET_TESTS := 1
 
-.PHONY: run stop test unit lint faults bench queues dlq replay logs docs venv infra infra-down compose-check clean
+.PHONY: run stop test unit lint faults bench queues dlq replay logs docs venv infra infra-down compose-check clean cluster-test
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -22,7 +22,7 @@ infra: venv
 infra-down:
 	@deploy/local/infra.sh down
 
-run: venv            ## start infra and every service, load the demo community
+run: venv            ## start infra and every service, load the demo community (SCALE=2: two of each)
 	@deploy/local/run.sh start
 
 stop:                ## stop the services and whatever infrastructure `make run` started
@@ -58,6 +58,10 @@ replay: venv         ## after a fix: SERVICE=name make replay
 
 logs:                ## follow the services' JSON logs
 	@tail -F .run/logs/*.log
+
+cluster-test: venv   ## a 3-node RabbitMQ cluster (deploy/local/cluster.sh), one node killed mid-burst (minutes)
+	@deploy/local/cluster.sh up
+	@CLUSTER_TEST=1 deploy/local/test.sh tests/cluster
 
 compose-check:
 	@deploy/local/compose-check.sh

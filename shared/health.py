@@ -5,8 +5,17 @@
     @rpc
     def health(self):
         return self.probe()
+
+With `HEALTH_FILE` set (Kubernetes), each instance also writes its own report there every
+`HEALTH_FILE_SECONDS`: an RPC `health()` is answered by whichever instance takes it from the shared
+queue, so a pod's probes read the file its own process wrote (`deploy.healthcheck --file`).
 """
 
+import json
+import logging
+import os
+
+import eventlet
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 
@@ -14,8 +23,27 @@ from shared import clock
 from shared.handlers import dead_letter_queue
 from shared.mongo import Mongo
 
+log = logging.getLogger(__name__)
+
 
 class HealthProbe(DependencyProvider):
+    def start(self):
+        path = self.container.config.get("HEALTH_FILE")
+        if path:
+            every = float(self.container.config.get("HEALTH_FILE_SECONDS", 15))
+            self.container.spawn_managed_thread(lambda: self._write_reports(path, every),
+                                                identifier="health_file")
+
+    def _write_reports(self, path, every):
+        while True:
+            try:
+                with open(f"{path}.tmp", "w") as out:
+                    json.dump(self.report(), out)
+                os.replace(f"{path}.tmp", path)  # a probe never reads half a report
+            except OSError:
+                log.warning("could not write the health file %s", path, exc_info=True)
+            eventlet.sleep(every)
+
     def _mongo(self):
         return next((dep for dep in self.container.dependencies if isinstance(dep, Mongo)), None)
 

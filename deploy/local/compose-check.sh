@@ -7,4 +7,5 @@ if ! command -v docker-compose >/dev/null; then
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose >/dev/null
 fi
 docker-compose -f docker-compose.yml config -q
-echo "[compose] docker-compose.yml is valid" >&2
+docker-compose -f docker-compose.yml --profile ha config -q   # MongoDB as a 3-member replica set
+echo "[compose] docker-compose.yml is valid (default and ha profiles)" >&2

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make run` / `make stop` on a machine without Docker: infrastructure, one `nameko run` process
 # per service (logs in .run/logs/), the demo community loaded through the registry's RPC.
+# `make run SCALE=2`: two processes of each service, competing consumers on the same queues
+# (instance n>1 logs to <service>.n.log; a second gateway listens on the next port).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -18,19 +20,32 @@ services() {  # every service that exists, registry first (others call it)
   echo "$all"
 }
 
+SCALE=${SCALE:-1}
+instances() {  # registry registry.2 ...: instance 1 keeps the plain name
+  echo "$1"; for ((n = 2; n <= SCALE; n++)); do echo "$1.$n"; done
+}
+
+gateway_address() {  # instance n of the gateway listens n-1 ports above the first
+  local base=${GATEWAY_ADDRESS:-127.0.0.1:8000}
+  echo "${base%:*}:$((${base##*:} + $1 - 1))"
+}
+
 start() {
   started=$(date +%s)
   deploy/local/infra.sh up
   echo "${AMQP_URI:-pyamqp://guest:guest@127.0.0.1:5672/}" >"$RUN/amqp_uri"  # make queues finds it
   for service in $(services); do
-    pidfile="$RUN/pids/$service.pid"
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      echo "[run] $service already running (pid $(cat "$pidfile"))"; continue
-    fi
-    nohup .venv/bin/nameko run --config deploy/nameko.yaml "services.$service.service" \
-      >>"$RUN/logs/$service.log" 2>&1 &
-    echo $! >"$pidfile"
-    echo "[run] started $service (pid $!)"
+    for instance in $(instances "$service"); do
+      pidfile="$RUN/pids/$instance.pid"
+      if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        echo "[run] $instance already running (pid $(cat "$pidfile"))"; continue
+      fi
+      n=${instance#"$service"}; n=${n#.}
+      GATEWAY_ADDRESS=$(gateway_address "${n:-1}") nohup .venv/bin/nameko run \
+        --config deploy/nameko.yaml "services.$service.service" >>"$RUN/logs/$instance.log" 2>&1 &
+      echo $! >"$pidfile"
+      echo "[run] started $instance (pid $!)"
+    done
   done
   for service in $(services); do
     for _ in $(seq 60); do
@@ -60,7 +75,7 @@ start() {
   cat <<INFO
 
 Sunshine Cloud is ready, in $(( $(date +%s) - started )) s.
-  services       $(services | tr '\n' ' ')
+  services       $(services | tr '\n' ' ') (${SCALE} instance(s) each)
   logs (JSON)    make logs            (.run/logs/<service>.log)
   queues         make queues          dead letters: make dlq   replay: SERVICE=<name> make replay
   HTTP API       http://${GATEWAY_ADDRESS:-127.0.0.1:8000}   (docs: /docs, OpenAPI: /openapi.json, metrics: /metrics)

@@ -60,3 +60,20 @@ def test_each_timer_tick_runs_in_one_instance_and_a_peer_takes_over_after_a_stop
     other = "b" if holders == {"a"} else "a"
     wait_until(lambda: ticks.count_documents({"instance": other}) >= 3, timeout=30,
                message="the peer instance running the timer")
+
+
+def test_each_instance_writes_its_own_health_report_for_its_probes(config, container_factory, tmp_path):
+    from deploy import healthcheck
+
+    path = tmp_path / "health.json"
+    container = container_factory(OrdersService, {**config, "HEALTH_FILE": str(path),
+                                                  "HEALTH_FILE_SECONDS": 0.2})
+    assert healthcheck.main(["kit_orders", "--file", str(path), "--alive", "--quiet"]) == 1  # not yet
+    container.start()
+    wait_until(path.exists, timeout=10, message="the health file")
+    assert healthcheck.main(["kit_orders", "--file", str(path), "--quiet"]) == 0  # ready
+    assert healthcheck.main(["kit_orders", "--file", str(path), "--alive", "--quiet"]) == 0
+    container.stop()
+    time.sleep(0.3)
+    assert healthcheck.main(["kit_orders", "--file", str(path), "--alive", "--max-age", "0.2",
+                             "--quiet"]) == 1  # stale: the process stopped writing
