@@ -5,9 +5,18 @@ Used from each service's nameko config (`LOGGING:` with `()`: shared.logs.JsonFo
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 from shared.context import current_correlation_id
+
+# nameko masks the password of the first address of an AMQP_URI only; with a cluster's failover
+# list (`uri1;uri2;uri3`) the others would reach the logs.
+_CREDENTIALS = re.compile(r"(://[^:/@\s;]+:)[^@\s;]+@")
+
+
+def redact(text):
+    return _CREDENTIALS.sub(r"\1********@", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -16,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         correlation_id = getattr(record, "correlation_id", None) or current_correlation_id()
         if correlation_id:
@@ -27,5 +36,5 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

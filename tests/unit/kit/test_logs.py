@@ -45,3 +45,11 @@ def test_a_handled_event_names_its_entities_on_its_log_line():
     line = _line("handled by on_incident_resolved", entities=entities(payload))
     assert line["entities"] == {"incident_id": "INC-261127-A1B2C3", "reporter_resident_id": "R-000042"}
     assert "INC-261127-A1B2C3" in json.dumps(line)  # so `grep INC-...` finds it
+
+
+def test_every_address_of_a_failover_uri_has_its_password_masked():
+    from shared.logs import redact
+
+    line = "Error connecting to broker at pyamqp://guest:********@h1:5681/;pyamqp://app:s3cret@h2:5682/"
+    assert "s3cret" not in redact(line)
+    assert redact("mongodb://app:s3cret@m1,m2/?replicaSet=rs") == "mongodb://app:********@m1,m2/?replicaSet=rs"
