@@ -11,12 +11,27 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared.rpc import rpc
 from tests.cluster.conftest import kill_node, management
 from tests.integration.kit_services import OrdersService, ShippingService
 from tests.support import wait_until
 
-BEFORE, AFTER = 400, 100
+BEFORE, AFTER = 2000, 100
 QUEUE = "evt-kit_orders-order_placed--kit_shipping.ship"
+
+
+class BulkOrdersService(OrdersService):
+    """kit_orders with a bulk command: a whole burst in one transaction, so the relay publishes it
+    at once and the consumers lag behind it (RPCs one by one would pace the burst instead)."""
+
+    @rpc
+    def place_orders(self, payload):
+        orders = [{"order_id": f"O-{n}", "amount_fen": n + 1}
+                  for n in range(payload["first"], payload["first"] + payload["count"])]
+        with self.db.transaction() as tx:
+            tx.orders.insert_many([dict(order) for order in orders])
+            tx.emit_many("kit_orders.order_placed", orders)
+        return len(orders)
 
 
 def place(config, first, count, in_flight=25):
@@ -34,7 +49,7 @@ def test_a_node_killed_mid_burst_loses_nothing_and_applies_nothing_twice(
         cluster_config, cluster_vhost, container_factory, mongo_client):
     config = cluster_config
     shipping = mongo_client[config["MONGO_DB_PREFIX"] + "kit_shipping"].shipments
-    orders = container_factory(OrdersService, config)
+    orders = container_factory(BulkOrdersService, config)
     consumers = [container_factory(ShippingService, config) for _ in range(2)]
     for container in (orders, *consumers):
         container.start()
@@ -42,7 +57,8 @@ def test_a_node_killed_mid_burst_loses_nothing_and_applies_nothing_twice(
     assert queue["type"] == "quorum"
 
     started = time.monotonic()
-    place(config, 0, BEFORE)
+    with ClusterRpcProxy(config, timeout=60) as cluster:
+        cluster.kit_orders.place_orders({"first": 0, "count": BEFORE})
     print(f'placed {BEFORE} in {time.monotonic() - started:.1f} s')
     # mid-burst: some applied, the rest still in the queue or on its way
     wait_until(lambda: shipping.count_documents({}) >= BEFORE // 4, timeout=60,
