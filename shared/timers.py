@@ -8,8 +8,9 @@ Interval: tests set it long and fire the use case by hand.
 Once across instances: with several instances of a service (`make run SCALE=2`, replicas in
 Kubernetes) every instance runs the timer, but a tick does its work only in the instance holding
 the timer's lease (shared/lease.py, in the service's own database). The holder renews the lease at
-each tick; the lease lasts 1.5 intervals, so the others skip while it lives, and take over within
-about two intervals of the holder dying (at once after a clean stop, which releases it). A
+each tick; the lease lasts 1.5 intervals (at least the interval + 10 s, so a holder slowed by a
+busy machine keeps it), so the others skip while it lives, and take over within about two
+intervals of the holder dying (at once after a clean stop, which releases it). A
 service without a database runs every tick. The work itself stays idempotent (claims, markers):
 the lease keeps it from running N times, not from ever running twice.
 """
@@ -26,6 +27,7 @@ from shared.mongo import Mongo
 log = logging.getLogger(__name__)
 
 LEASE_INTERVALS = 1.5
+LEASE_GRACE_SECONDS = 10
 
 
 class ConfigTimer(Timer):
@@ -45,7 +47,8 @@ class ConfigTimer(Timer):
     def start(self):
         mongo = next((dep for dep in self.container.dependencies if isinstance(dep, Mongo)), None)
         if mongo is not None:
-            self.lease = Lease(mongo.db, f"timer:{self.method_name}", self.interval * LEASE_INTERVALS)
+            length = max(self.interval * LEASE_INTERVALS, self.interval + LEASE_GRACE_SECONDS)
+            self.lease = Lease(mongo.db, f"timer:{self.method_name}", length)
         super().start()
 
     def stop(self):
