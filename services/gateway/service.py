@@ -9,6 +9,8 @@ from nameko.dependency_providers import Config
 
 from services.gateway import metrics, open311, openapi, routes, store, use_cases, web
 from services.gateway import schemas as s
+from services.gateway.console import recorder
+from services.gateway.console.pages import ConsolePages
 from services.gateway.dependencies import Accounts, Caller, Services
 from services.gateway.web import api
 from shared import clock
@@ -27,10 +29,10 @@ def route_table(table):
     return bind
 
 
-class GatewayService:
+class GatewayService(ConsolePages):
     name = "gateway"
 
-    db = Mongo(store.INDEXES, relay=False)
+    db = Mongo({**store.INDEXES, **recorder.INDEXES}, relay=False)
     accounts = Accounts()
     caller = Caller()
     services = Services()

@@ -1,0 +1,84 @@
+"""The console's page logic without I/O: strings, pages per role, sparklines, SLA risk, the board,
+and a trace as a causation tree."""
+
+from datetime import UTC, datetime, timedelta
+
+from services.gateway.console import views
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_both_languages_have_the_same_strings_and_chinese_is_the_default():
+    assert set(views._STRINGS["zh"]) == set(views._STRINGS["en"])
+    assert views.language_of(None, None) == "zh"
+    assert views.language_of("en", "zh") == "en"
+    assert views.language_of("fr", "en") == "en"
+    assert views.translator("zh")("nav.queues") == "队列"
+
+
+def test_operator_pages_are_for_operators_and_the_board_for_grid_staff():
+    assert views.pages_for("operator")[:4] == ["queues", "dlq", "health", "trace"]
+    assert "queues" not in views.pages_for("grid_worker")
+    assert views.home_page("grid_worker") == "incidents"
+    assert views.home_page("resident") is None
+
+
+def test_sparkline_scales_from_zero_to_the_highest_depth():
+    points = views.sparkline_points([0, 5, 10], width=100, height=22)
+    assert points == "0.0,21.0 50.0,11.0 100.0,1.0"
+    assert views.sparkline_points([]) == ""
+
+
+def test_sla_risk_splits_past_and_near_deadlines_per_grid():
+    incidents = [
+        {"incident_id": "A", "grid_code": "G1", "due_at": NOW - timedelta(minutes=1)},
+        {"incident_id": "B", "grid_code": "G1", "due_at": NOW + timedelta(hours=5),
+         "state_deadline": NOW + timedelta(minutes=20)},
+        {"incident_id": "C", "grid_code": "G2", "due_at": NOW + timedelta(hours=2)},
+    ]
+    risk = views.sla_risk(incidents, NOW)
+    assert [i["incident_id"] for i in risk["G1"]["breached"]] == ["A"]
+    assert [i["incident_id"] for i in risk["G1"]["at_risk"]] == ["B"]
+    assert risk["G2"] == {"breached": [], "at_risk": []}
+
+
+def test_board_puts_each_incident_in_the_first_column_that_fits():
+    incidents = [
+        {"incident_id": "new", "status": "reported", "due_at": NOW + timedelta(hours=1)},
+        {"incident_id": "late", "status": "dispatched", "due_at": NOW - timedelta(hours=1)},
+        {"incident_id": "up", "status": "accepted", "escalation_level": 2, "due_at": NOW - timedelta(hours=1)},
+        {"incident_id": "work", "status": "in_progress", "due_at": NOW + timedelta(hours=1)},
+    ]
+    columns = views.board(incidents, NOW)
+    assert {c: [i["incident_id"] for i in items] for c, items in columns.items()} == {
+        "new": ["new"], "dispatched": ["work"], "overdue": ["late"], "escalated": ["up"]}
+
+
+def test_feeding_lag_counts_the_queues_a_service_consumes():
+    rows = [{"queue": "rpc-grid_events", "depth": 3, "unacked": 1},
+            {"queue": "evt-registry-resident_moved_out--grid_events.on_moved_out", "depth": 5, "unacked": 0},
+            {"queue": "evt-grid_events-incident_reported--notifications.x", "depth": 50, "unacked": 0}]
+    assert views.feeding_lag(rows) == {"messages": 9, "queues": 2}
+
+
+def test_trace_orders_by_time_and_links_each_step_to_its_cause():
+    t = NOW.isoformat()
+    later = (NOW + timedelta(seconds=1)).isoformat()
+    events = [{"event_id": "e1", "type": "grid_events.incident_reported", "source": "grid_events",
+               "causation_id": None, "occurred_at": t},
+              {"event_id": "e2", "type": "grid_events.incident_dispatched", "source": "grid_events",
+               "causation_id": "e1", "occurred_at": later}]
+    logs = [{"ts": (NOW + timedelta(seconds=2)).isoformat(), "msg": "handled by on_dispatched",
+             "service": "notifications", "event_id": "e2"},
+            {"ts": (NOW - timedelta(seconds=1)).isoformat(), "msg": "rpc grid_events.report_incident ok",
+             "service": "grid_events"},
+            {"ts": t, "msg": "something else"}]
+    entries = views.trace(events, logs)
+    assert [(e["kind"], e["depth"], e["cause"]) for e in entries] == [
+        ("rpc", 0, None), ("event", 0, None), ("event", 1, "e1"), ("handled", 2, "e2")]
+
+
+def test_a_stats_period_is_two_local_days_inclusive():
+    assert views.period("2026-11-01", "2026-11-30") == {
+        "reported_from": "2026-11-01T00:00:00+08:00", "reported_to": "2026-11-30T23:59:59+08:00"}
+    assert views.period("", "not a date") == {}
