@@ -11,6 +11,10 @@ mkdir -p .run
 
 $PY -m ruff check .
 deploy/local/compose-check.sh
+if ! command -v chromium >/dev/null; then  # the console's browser tests drive Debian's Chromium
+  echo "[test] installing chromium (Debian package) for the console's browser tests" >&2
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+fi
 
 cleanup() {
   [ -n "${TEST_DB_PID:-}" ] && { kill -TERM "$TEST_DB_PID" 2>/dev/null; wait "$TEST_DB_PID" 2>/dev/null || true; }
