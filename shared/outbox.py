@@ -68,6 +68,7 @@ class OutboxRelay:
         self.max_pause = float(config.get("OUTBOX_MAX_PAUSE_SECONDS", 5.0))
         self.failures = 0
         self.last_error = None
+        self.last_relayed_at = None  # when this instance last published anything (health, console)
         self.holds_lease = False
         self._wakeup = threading.Event()
         self._running = False
@@ -95,6 +96,8 @@ class OutboxRelay:
             try:
                 self.holds_lease = self.lease.hold()
                 sent = self.relay_once() if self.holds_lease else 0
+                if sent:
+                    self.last_relayed_at = datetime.now(UTC).isoformat()
                 self._recovered()
             except Exception as exc:  # noqa: BLE001 -- broker/db down: never let the thread die
                 self._failed(exc)
@@ -127,7 +130,7 @@ class OutboxRelay:
     def status(self):
         """What `health()` reports about the relay."""
         state = {"running": bool(self._running), "holds_lease": self.holds_lease,
-                 "failures": self.failures}
+                 "failures": self.failures, "last_relayed_at": self.last_relayed_at}
         if self.last_error:
             state["last_error"] = self.last_error
         return state
