@@ -46,7 +46,8 @@ def test_board_puts_each_incident_in_the_first_column_that_fits():
     incidents = [
         {"incident_id": "new", "status": "reported", "due_at": NOW + timedelta(hours=1)},
         {"incident_id": "late", "status": "dispatched", "due_at": NOW - timedelta(hours=1)},
-        {"incident_id": "up", "status": "accepted", "escalation_level": 2, "due_at": NOW - timedelta(hours=1)},
+        {"incident_id": "up", "status": "accepted", "escalation_level": 2,
+         "due_at": NOW - timedelta(hours=1)},
         {"incident_id": "work", "status": "in_progress", "due_at": NOW + timedelta(hours=1)},
     ]
     columns = views.board(incidents, NOW)
