@@ -43,4 +43,13 @@ else
   export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true"
   echo "[test] disposable database server on 127.0.0.1:$port" >&2
 fi
-$PY -m pytest -q -p no:warnings "$@"
+if [ $# -gt 0 ]; then
+  $PY -m pytest -q -p no:warnings "$@"
+else
+  # The console's browser tests run one process each: Playwright's sync driver stops answering
+  # in a process once a first test's nameko containers (and their greenthreads) are torn down.
+  $PY -m pytest -q -p no:warnings --ignore=tests/e2e/console
+  for test in $($PY -m pytest -q -p no:warnings --collect-only tests/e2e/console | grep '::'); do
+    $PY -m pytest -q -p no:warnings "$test"
+  done
+fi

@@ -26,14 +26,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One browser per test: a session-wide one stopped answering in the second test, once the
+    first test's containers (and their greenthreads) were torn down."""
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is missing: deploy/local/test.sh installs it")
     from playwright.sync_api import sync_playwright
 
     # Not `with sync_playwright()`: its exit (stopping the driver) never returns under eventlet's
-    # monkey patching (seen here). Closing the browser is enough; the driver ends with the process.
+    # monkey patching (seen here). Closing the browser is enough; each driver ends with the process.
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
