@@ -8,7 +8,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # eventlet's banner at import is a Warning, not a DeprecationWarning; this is its only switch
 export EVENTLET_TESTS := 1
 
-.PHONY: run stop test unit lint faults bench queues dlq replay logs docs venv infra infra-down compose-check clean cluster-test
+.PHONY: run stop test browser-test unit lint faults bench queues dlq replay logs docs venv infra infra-down compose-check clean cluster-test
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -30,6 +30,9 @@ stop:                ## stop the services and whatever infrastructure `make run`
 
 test: venv           ## lint, Compose validation, then pytest on real infrastructure (T=path to narrow)
 	@deploy/local/test.sh $(T)
+
+browser-test: venv   ## the console in headless Chromium (not yet in `make test`: see README, The console)
+	@BROWSER_TESTS=1 deploy/local/test.sh
 
 unit: venv           ## the fast ring only: no broker, no database
 	@$(PY) -m pytest -q tests/unit

@@ -43,13 +43,12 @@ else
   export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true"
   echo "[test] disposable database server on 127.0.0.1:$port" >&2
 fi
-if [ $# -gt 0 ]; then
-  $PY -m pytest -q -p no:warnings "$@"
-else
-  # The console's browser tests run one process each: Playwright's sync driver stops answering
-  # in a process once a first test's nameko containers (and their greenthreads) are torn down.
-  $PY -m pytest -q -p no:warnings --ignore=tests/e2e/console
-  for test in $($PY -m pytest -q -p no:warnings --collect-only tests/e2e/console | grep '::'); do
-    $PY -m pytest -q -p no:warnings "$test"
+if [ "${BROWSER_TESTS:-}" = 1 ]; then
+  # The console's browser tests, one process each: Playwright's sync driver stops answering in a
+  # process once a first test's nameko containers (and their greenthreads) are torn down.
+  for test in $($PY -m pytest -q -p no:warnings --collect-only -m browser tests/e2e/console | grep '::'); do
+    $PY -m pytest -q -p no:warnings -m browser "$test"
   done
+else
+  $PY -m pytest -q -p no:warnings -m "not browser" "$@"
 fi

@@ -13,6 +13,7 @@ from tests.integration import kit_services
 from tests.support import wait_until
 
 pytestmark = pytest.mark.timeout(300)
+browser_test = pytest.mark.browser  # `make browser-test`: one process each (see deploy/local/test.sh)
 
 
 def depth_of(page, queue_pattern):
@@ -23,6 +24,7 @@ def depth_of(page, queue_pattern):
     return None
 
 
+@browser_test
 def test_operator_watches_a_queue_grow_while_its_consumer_is_down_and_drain_after(
         login, platform, container_factory, console_config, community):
     page = login("operator")
@@ -41,6 +43,7 @@ def test_operator_watches_a_queue_grow_while_its_consumer_is_down_and_drain_afte
     wait_until(lambda: depth_of(page, welcome) == 0, timeout=60)
 
 
+@browser_test
 def test_operator_finds_a_dead_letter_replays_it_and_it_is_applied(login, platform, console_config, as_actor):
     kit_services.FAILING_ORDERS.add("O-dlq-1")
     try:
@@ -101,6 +104,7 @@ def test_operator_follows_one_correlation_id_from_a_report_to_the_notification_i
     assert f'href="#ev-{reported_event}"' in html  # something names the report as its cause
 
 
+@browser_test
 def test_a_grid_worker_of_one_grid_sees_only_that_grid(login, admin, community):
     for grid in ("G1", "G2", "G2"):
         admin.ok("POST", "/v1/incidents", json={"category": "noise", "description": f"{grid} 噪音",
@@ -116,6 +120,7 @@ def test_a_grid_worker_of_one_grid_sees_only_that_grid(login, admin, community):
     screenshot(page, "incidents-board")
 
 
+@browser_test
 def test_the_language_switches_between_chinese_and_english(login):
     page = login("operator")
     assert page.locator("header a[data-page=queues]").inner_text() == "队列"
