@@ -11,23 +11,25 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.errors import CommandRefused, Forbidden, InvalidInput, NotFound
-
 # ---------------------------------------------------------------- roles
-
-RESIDENT = "resident"
-VENDOR = "vendor"
-GRID_WORKER = "grid_worker"
-GRID_LIAISON = "grid_liaison"
-PARTY_SECRETARY = "party_secretary"
-MARKET_OFFICER = "market_officer"
-INSPECTOR = "inspector"
-FINANCE_OFFICER = "finance_officer"      # maker
-FINANCE_APPROVER = "finance_approver"    # checker
-COMMUNITY_ADMIN = "community_admin"      # the community office
-POLICE_DESK = "police_desk"
-STREET_OFFICE = "street_office"
-OPERATOR = "operator"                    # runs the platform: health, queues, metrics, accounts
+# The role vocabulary is the platform's own (shared/access.py); the gateway issues accounts of the
+# people's roles, never of the services' SYSTEM role.
+from shared.access import (  # noqa: E402
+    COMMUNITY_ADMIN,
+    FINANCE_APPROVER,
+    FINANCE_OFFICER,
+    GRID_LIAISON,
+    GRID_WORKER,
+    INSPECTOR,
+    MARKET_OFFICER,
+    OPERATOR,
+    PARTY_SECRETARY,
+    POLICE_DESK,
+    RESIDENT,
+    STREET_OFFICE,
+    VENDOR,
+)
+from shared.errors import CommandRefused, Forbidden, InvalidInput, NotFound
 
 ROLES = (RESIDENT, VENDOR, GRID_WORKER, GRID_LIAISON, PARTY_SECRETARY, MARKET_OFFICER, INSPECTOR,
          FINANCE_OFFICER, FINANCE_APPROVER, COMMUNITY_ADMIN, POLICE_DESK, STREET_OFFICE, OPERATOR)
