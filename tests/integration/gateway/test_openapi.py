@@ -12,6 +12,7 @@ import subprocess
 import eventlet.tpool
 
 from tests.integration.gateway.conftest import Client
+from tests.support import wait_until
 
 EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "1")
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -55,4 +56,6 @@ def test_metrics_count_requests_and_read_queues_and_service_health(anonymous, ad
     assert 'service_up{service="registry"} 1.0' in text
     assert 'service_outbox_backlog{service="grid_events"}' in text
     assert 'service_dlq_depth{service="notifications"} 0.0' in text
-    assert 'rabbitmq_queue_consumers{queue="rpc-registry"} 1.0' in text
+    # the management API refreshes its consumer counts every few seconds: wait for the first one
+    wait_until(lambda: 'rabbitmq_queue_consumers{queue="rpc-registry"} 1.0'
+               in Client(anonymous.base).get("/metrics").text, timeout=30)
