@@ -147,7 +147,6 @@ class ConsolePages:
     def console_queues(self, request):
         def build(claims, lang):
             rows = self._queue_rows()
-            self.queue_history.add(datetime.now(UTC), rows)
             for row in rows:
                 row["spark"] = views.sparkline_points(self.queue_history.depths(row["queue"]))
             if request.args.get("format") == "json":
