@@ -13,6 +13,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
+from shared.access import SYSTEM
 from shared.context import actor_role
 from shared.errors import Conflict, Forbidden, InvalidInput, invalid
 
@@ -178,12 +179,17 @@ def present_resident(doc, today, full=False):
 
 # --- who may see and do what ----------------------------------------------------------------
 
+def _is_service(actor):
+    """Another service on its own authority (shared/proxy.py names it the system actor)."""
+    return actor is None or actor_role(actor) == SYSTEM
+
+
 def check_can_read_resident(actor, resident, full):
     """Raises Forbidden unless `actor` may read `resident` (in full when `full`).
 
     No actor is a system call from another service: masked reads only."""
     role = actor_role(actor)
-    if actor is None:
+    if _is_service(actor):
         if full:
             raise Forbidden("a system call sees masked records only", {"full": ["not allowed"]})
         return
@@ -199,7 +205,7 @@ def check_can_read_resident(actor, resident, full):
 def scope_grid_filter(actor, requested_grid):
     """The grid a resident search is limited to, or None for every grid; Forbidden if out of scope."""
     role = actor_role(actor)
-    if actor is None or role in READ_ALL_ROLES:
+    if _is_service(actor) or role in READ_ALL_ROLES:
         return requested_grid
     if role == "grid_worker" and actor.get("grid"):
         if requested_grid not in (None, actor["grid"]):
@@ -223,7 +229,7 @@ def scope_grid_codes(actor, requested):
 def check_can_write(actor, grid_code=None):
     """Registrations: admin, community office and system calls anywhere; a grid worker in their grid."""
     role = actor_role(actor)
-    if actor is None or role in WRITE_ALL_ROLES:
+    if _is_service(actor) or role in WRITE_ALL_ROLES:
         return
     if role == "grid_worker" and grid_code is not None and actor.get("grid") == grid_code:
         return
@@ -232,7 +238,7 @@ def check_can_write(actor, grid_code=None):
 
 def check_can_administer(actor):
     """Grids, staff posts, party organisation, shareholders, organisations: the office only."""
-    if actor is None or actor_role(actor) in WRITE_ALL_ROLES:
+    if _is_service(actor) or actor_role(actor) in WRITE_ALL_ROLES:
         return
     raise Forbidden("only the community office may do this", {"actor": [f"role {actor_role(actor)!r}"]})
 
