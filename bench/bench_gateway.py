@@ -42,7 +42,7 @@ from bench.bench_grid_events import _api  # noqa: E402
 from bench.support import private_server  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
-ACTOR = {"actor": {"id": "bench", "role": "community_office", "grid": None}}
+ACTOR = {"actor": {"id": "bench", "role": "community_admin", "grid": None}}
 PASSWORD = "bench password 1"
 
 CHILD = """

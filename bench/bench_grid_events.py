@@ -46,7 +46,7 @@ from services.registry.service import RegistryService  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
 MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
-ADMIN = {"actor": {"id": "bench", "role": "admin"}}
+ADMIN = {"actor": {"id": "bench", "role": "community_admin"}}
 GRIDS = [(f"G{i}", [f"B{i}{j}" for j in range(1, 6)]) for i in range(1, 8)]  # 7 grids, 5 buildings each
 
 

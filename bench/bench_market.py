@@ -52,7 +52,7 @@ AMQP_BASE = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/").r
 MANAGEMENT = os.environ.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672")
 OFFICER = {"id": "MO-BENCH", "role": "market_officer"}
 INSPECTOR = {"id": "IN-BENCH", "role": "inspector"}
-ADMIN = {"id": "bench", "role": "admin"}
+ADMIN = {"id": "bench", "role": "community_admin"}
 # points 0: the chain is measured without suspensions getting in the way
 CHAIN_TYPES = ("unsorted_waste", "fighting")
 

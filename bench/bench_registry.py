@@ -131,7 +131,7 @@ def main():
         community = demo.build(args.seed, args.households)
         rows.append(("generate the community", f"{time.monotonic() - started:.1f} s", ""))
         config = {"AMQP_URI": AMQP_URI, "serializer": "json"}
-        actor = {"id": "bench", "role": "admin"}
+        actor = {"id": "bench", "role": "community_admin"}
         with ClusterRpcProxy(config, timeout=300, context_data={"actor": actor}) as cluster:
             wait_ready(cluster, service)
             loaded = demo.load(cluster.registry, community, batch_size=args.batch,

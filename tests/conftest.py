@@ -77,7 +77,7 @@ def as_actor(config):
 @pytest.fixture
 def rpc(as_actor):
     """`rpc("registry").get_resident(...)`, as an admin."""
-    cluster = as_actor({"id": "test", "role": "admin"})
+    cluster = as_actor({"id": "test", "role": "community_admin"})
     return lambda service: getattr(cluster, service)
 
 

@@ -85,7 +85,7 @@ def main(argv=None):
 
         config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
                   "serializer": "json"}
-        actor = {"id": "gateway-demo", "role": "admin"}
+        actor = {"id": "gateway-demo", "role": "community_admin"}
         with ClusterRpcProxy(config, timeout=60, context_data={"actor": actor}) as cluster:
             made = load(db, cluster.registry, passwords)
         if made:

@@ -1,8 +1,6 @@
 """What the gateway's workers are given: RPC to any service as the request's actor, the caller
 (the actor, set from a verified token only), and the account machinery built from config."""
 
-import importlib
-from functools import cache
 
 import eventlet
 from nameko.exceptions import UnknownService
@@ -21,18 +19,6 @@ class UpstreamTimeout(CommandRefused):
     retriable = True
 
 
-@cache
-def speaks_access_vocabulary(service):
-    """Whether `service` enforces a shared/access.py policy (and so knows the gateway's role
-    names); the others still get community_admin as `community_office` (domain.SERVICE_ROLE_NAMES)."""
-    try:
-        module = importlib.import_module(f"services.{service}.service")
-    except ImportError:
-        return True
-    return any(getattr(cls, "name", None) == service and getattr(cls, "policy", None) is not None
-               for cls in vars(module).values() if isinstance(cls, type))
-
-
 class ServiceUnavailable(CommandRefused):
     code = "service_unavailable"
     http_status = 503
@@ -49,9 +35,8 @@ class _Services:
         """`service.method(*args)` with the worker's context data (correlation id, request id,
         actor); a refusal comes back as itself and is counted, as is any other failure."""
         claims = getattr(self._worker_ctx, "gateway_claims", None)
-        if claims is not None:  # the actor in the words this service knows
-            names = {} if speaks_access_vocabulary(service) else domain.SERVICE_ROLE_NAMES
-            self._worker_ctx.data[ACTOR] = domain.actor_of(claims, names)
+        if claims is not None:
+            self._worker_ctx.data[ACTOR] = domain.actor_of(claims)
         proxy = getattr(ServiceProxy(self._worker_ctx, service, self._reply_listener), method)
         try:
             with eventlet.Timeout(self._timeout, UpstreamTimeout(f"{service} did not answer in time",

@@ -38,19 +38,12 @@ GRID_ROLES = (GRID_WORKER, GRID_LIAISON, PARTY_SECRETARY)
 STAFF = (GRID_WORKER, GRID_LIAISON, PARTY_SECRETARY, MARKET_OFFICER, INSPECTOR, FINANCE_OFFICER,
          FINANCE_APPROVER, COMMUNITY_ADMIN, POLICE_DESK, STREET_OFFICE)
 
-# Until every service speaks the vocabulary above (shared/access.py), a few roles are passed on
-# under the name the service still knows. One table, removed when the services catch up.
-SERVICE_ROLE_NAMES = {COMMUNITY_ADMIN: "community_office", GRID_LIAISON: "liaison",
-                      PARTY_SECRETARY: "branch_secretary"}
-
-
-def actor_of(claims, role_names=SERVICE_ROLE_NAMES):
+def actor_of(claims):
     """The actor passed on to services, from a verified token's claims only.
 
     `id` is the person the account stands for in the registry (resident or staff id) when it has
     one, so services' own-record rules compare like with like; otherwise the account name."""
-    actor = {"id": claims.get("person_id") or claims["sub"], "role": role_names.get(claims["role"],
-                                                                                    claims["role"]),
+    actor = {"id": claims.get("person_id") or claims["sub"], "role": claims["role"],
              "grid": claims.get("grid"), "account": claims["sub"]}
     for key in ("resident_id", "vendor_id", "staff_id"):
         if claims.get(key):

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from shared.access import COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK, SYSTEM
 from shared.clock import local_date
 from shared.context import actor_grid, actor_id, actor_role
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -25,14 +26,14 @@ def new_id(prefix: str, moment: datetime) -> str:
 
 # ---------------------------------------------------------------- who may do what
 
-STAFF_ROLES = ("admin", "community_office", "grid_worker", "police_desk")
-SUPERVISORS = ("admin", "community_office")
+STAFF_ROLES = (COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK)
+SUPERVISORS = (COMMUNITY_ADMIN,)
 
 
 def check_staff(actor, incident=None):
     """Residents only report, rate and reopen; a grid worker acts in their own grid only.
     No actor: the service itself (timers, handlers) acts."""
-    if actor is None:
+    if actor is None or actor.get("role") == SYSTEM:
         return
     role = actor_role(actor)
     if role not in STAFF_ROLES:
@@ -49,7 +50,7 @@ def check_not_resident(actor, what):
 
 def check_reporter(actor, incident):
     """Rating, reopening and closing are the reporter's (or the office's, recording it for them)."""
-    if actor is None or actor_role(actor) in SUPERVISORS:
+    if actor is None or actor.get("role") == SYSTEM or actor_role(actor) in SUPERVISORS:
         return
     reporter = incident.get("reporter_resident_id")
     if actor_role(actor) == "resident" and reporter and actor_id(actor) == reporter:

@@ -198,7 +198,8 @@ def load(cluster_for, market, log=print):
     rng, today = market["rng"], market["today"]
     office.lay_out_stalls({"stalls": market["stalls"]})
     wanted = sum(1 for v in market["vendors"] if "id_number" not in v)
-    residents = iter(_residents(cluster_for({"id": "market-demo", "role": "admin"}).registry, wanted))
+    office_actor = {"id": "market-demo", "role": "community_admin"}
+    residents = iter(_residents(cluster_for(office_actor).registry, wanted))
     vendor_ids = []
     for vendor in market["vendors"]:
         payload = dict(vendor) if "id_number" in vendor else {**vendor, "resident_id": next(residents)}

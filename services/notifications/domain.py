@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from shared.access import COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK, SYSTEM
 from shared.clock import LOCAL_TZ
 from shared.events.grid_events import HIGH, URGENT
 
@@ -28,7 +29,7 @@ STATUSES = (QUEUED, SENT, FAILED, SUPPRESSED)
 INACTIVE_STATUSES = ("moved_out", "died", "deceased", "inactive", "deregistered")
 
 # Actor roles that may send announcements.
-SENDER_ROLES = ("admin", "community_office", "grid_worker", "police_desk")
+SENDER_ROLES = (COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK)
 
 # Topics a person may opt out of (critical messages reach them anyway).
 TOPICS = ("incident", "rating", "visit", "welcome", "announcement", "digest",
@@ -419,7 +420,7 @@ def digest_day(now, hour):
 
 def may_send(actor, target):
     """None if `actor` may send an announcement to `target`, else the reason not."""
-    if actor is None:
+    if actor is None or actor.get("role") == SYSTEM:
         return None  # a service or the system
     role = actor.get("role")
     if role not in SENDER_ROLES:
@@ -432,14 +433,14 @@ def may_send(actor, target):
 
 def may_read(actor, person_id):
     """None if `actor` may read or change `person_id`'s inbox and preferences."""
-    if actor is None or actor.get("role") == "admin" or actor.get("id") == person_id:
+    if actor is None or actor.get("role") in (SYSTEM, COMMUNITY_ADMIN) or actor.get("id") == person_id:
         return None
-    return "only the person themselves (or an admin) may do this"
+    return "only the person themselves (or the community office) may do this"
 
 
 def may_read_log(actor):
     """(allowed, grid filter): staff see the log, a grid worker only their grid's."""
-    if actor is None or actor.get("role") in ("admin", "community_office", "police_desk"):
+    if actor is None or actor.get("role") == SYSTEM or actor.get("role") in (COMMUNITY_ADMIN, POLICE_DESK):
         return True, None
     if actor.get("role") == "grid_worker":
         return True, actor.get("grid")

@@ -441,7 +441,7 @@ def main(argv=None):
 
         config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
                   "serializer": "json"}
-        actor = {"id": "demo-loader", "role": "admin"}
+        actor = {"id": "demo-loader", "role": "community_admin"}
         with ClusterRpcProxy(config, timeout=300, context_data={"actor": actor}) as cluster, \
                 progress_bar() as bar:
             task = bar.add_task("loading the demo community", total=size(community))

@@ -13,7 +13,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
-from shared.access import SYSTEM
+from shared.access import COMMUNITY_ADMIN, POLICE_DESK, SYSTEM
 from shared.context import actor_role
 from shared.errors import Conflict, Forbidden, InvalidInput, invalid
 
@@ -33,8 +33,8 @@ SHAREHOLDER_STATUSES = ("active", "suspended", "withdrawn")
 ORGANISATION_KINDS = ("co_building_unit", "social_organisation", "volunteer_team")
 
 # Roles that see every resident; grid workers see their own grid, residents themselves only.
-READ_ALL_ROLES = ("admin", "community_office", "police_desk")
-WRITE_ALL_ROLES = ("admin", "community_office")
+READ_ALL_ROLES = (COMMUNITY_ADMIN, POLICE_DESK)
+WRITE_ALL_ROLES = (COMMUNITY_ADMIN,)
 
 TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 IN_DIFFICULTY = "in_difficulty"

@@ -15,7 +15,7 @@ from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
 from tests.support import wait_until
 
-ADMIN = {"id": "ops-1", "role": "admin"}
+ADMIN = {"id": "ops-1", "role": "community_admin"}
 
 
 def id_number(birth, sequence):

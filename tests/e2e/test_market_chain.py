@@ -26,7 +26,7 @@ from services.registry.service import RegistryService
 from tests.integration.market.conftest import RULE_BOOK
 from tests.support import wait_until
 
-ADMIN = {"id": "ops-1", "role": "admin"}
+ADMIN = {"id": "ops-1", "role": "community_admin"}
 OFFICER = {"id": "MO-1", "role": "market_officer"}
 INSPECTOR = {"id": "IN-1", "role": "inspector"}
 HEARD = defaultdict(list)

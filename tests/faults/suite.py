@@ -47,7 +47,7 @@ from stdnum.cn import ric  # noqa: E402
 from shared.errors import CommandRefused  # noqa: E402
 from tests.faults.infra import ROOT, PrivateBroker, PrivateDatabase, ServiceProcess, wait_for  # noqa: E402
 
-ADMIN = {"id": "fault-suite", "role": "admin"}
+ADMIN = {"id": "fault-suite", "role": "community_admin"}
 RPC_QUEUE = "rpc-registry"
 EVENT_QUEUE = "evt-registry-resident_registered--notifications.on_resident_registered"
 CALLERS = 8

@@ -7,7 +7,7 @@ from shared.errors import Conflict
 from tests.integration.kit_services import BillingService, OrdersService
 from tests.support import wait_until
 
-ADMIN = {"id": "test", "role": "admin"}
+ADMIN = {"id": "test", "role": "community_admin"}
 
 
 @pytest.fixture

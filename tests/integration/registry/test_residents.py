@@ -89,7 +89,7 @@ def test_full_read_needs_a_reason_and_is_audited(reg, household, registry_db, co
     assert full["id_number"] == id_number("19660115", 131) and full["phone"] == "13812345678"
     assert not full["masked"] and masked["masked"] and masked["phone"] == "*******5678"
     [audit] = reg.list_full_reads({"resident_id": rid})["items"]
-    assert audit["actor"] == {"id": "test", "role": "admin"} and audit["reason"] == "低保复核"
+    assert audit["actor"] == {"id": "test", "role": "community_admin"} and audit["reason"] == "低保复核"
     assert registry_db.full_reads.count_documents({}) == 1  # masked reads are not full reads
     with as_actor(config, None) as system:  # another service: masked only
         assert system.registry.get_resident(rid)["masked"]
@@ -210,7 +210,7 @@ def test_concurrent_registrations_all_succeed_with_distinct_ids(reg, household, 
     import eventlet
 
     def register(n):
-        with as_actor(config, {"id": "clerk", "role": "community_office"}) as cluster:
+        with as_actor(config, {"id": "clerk", "role": "community_admin"}) as cluster:
             return cluster.registry.register_resident(
                 resident(household, name=f"居民{n}", id_number=id_number("19900101", 300 + n),
                          head_of_household=n % 2 == 0))["resident_id"]

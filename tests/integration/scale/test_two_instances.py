@@ -25,7 +25,7 @@ def two_of_each(config, container_factory):
 def test_each_event_applied_once_with_two_producers_and_two_consumers(two_of_each, as_actor, mongo_client,
                                                                       config):
     shipping = mongo_client[config["MONGO_DB_PREFIX"] + "kit_shipping"]
-    orders = as_actor({"id": "test", "role": "admin"}).kit_orders
+    orders = as_actor({"id": "test", "role": "community_admin"}).kit_orders
     calls = [orders.place_order.call_async({"order_id": f"T-{n}", "amount_fen": n + 1})
              for n in range(ORDERS)]
     for call in calls:

@@ -11,9 +11,9 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def test_the_actor_comes_from_the_claims_with_service_role_names():
+def test_the_actor_comes_from_the_claims_only():
     claims = {"sub": "li.office", "role": "community_admin", "grid": None}
-    assert domain.actor_of(claims) == {"id": "li.office", "role": "community_office", "grid": None,
+    assert domain.actor_of(claims) == {"id": "li.office", "role": "community_admin", "grid": None,
                                        "account": "li.office"}
     resident = domain.actor_of({"sub": "wang", "role": "resident", "person_id": "R-000007",
                                 "resident_id": "R-000007"})

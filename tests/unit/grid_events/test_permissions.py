@@ -10,7 +10,7 @@ RESIDENT = {"id": "R-1", "role": "resident"}
 NEIGHBOUR = {"id": "R-2", "role": "resident"}
 WORKER = {"id": "S-1", "role": "grid_worker", "grid": "G1"}
 OTHER_WORKER = {"id": "S-2", "role": "grid_worker", "grid": "G2"}
-OFFICE = {"id": "S-9", "role": "community_office"}
+OFFICE = {"id": "S-9", "role": "community_admin"}
 POLICE = {"id": "P", "role": "police_desk"}
 
 

@@ -265,6 +265,6 @@ def test_who_may_send_read_and_see_the_log():
     assert domain.may_send({"role": "grid_worker", "grid": "3"}, {"grid_code": "4"})
     assert domain.may_read({"id": "R1", "role": "resident"}, "R1") is None
     assert domain.may_read({"id": "W3", "role": "grid_worker"}, "R1")
-    assert domain.may_read({"id": "A", "role": "admin"}, "R1") is None
+    assert domain.may_read({"id": "A", "role": "community_admin"}, "R1") is None
     assert domain.may_read_log({"role": "grid_worker", "grid": "3"}) == (True, "3")
     assert domain.may_read_log({"role": "resident"}) == (False, None)

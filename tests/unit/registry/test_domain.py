@@ -148,8 +148,8 @@ RESIDENT = {"resident_id": "R-000001", "grid_code": "G3"}
 
 
 @pytest.mark.parametrize("actor, full, allowed", [
-    ({"id": "a", "role": "admin"}, True, True),
-    ({"id": "o", "role": "community_office"}, True, True),
+    ({"id": "a", "role": "community_admin"}, True, True),
+    ({"id": "o", "role": "community_admin"}, True, True),
     ({"id": "w", "role": "grid_worker", "grid": "G3"}, True, True),
     ({"id": "w", "role": "grid_worker", "grid": "G1"}, False, False),
     ({"id": "R-000001", "role": "resident"}, True, True),
@@ -167,7 +167,7 @@ def test_who_may_read_a_resident(actor, full, allowed):
 
 def test_search_scope():
     assert domain.scope_grid_filter({"role": "grid_worker", "grid": "G3"}, None) == "G3"
-    assert domain.scope_grid_filter({"role": "admin"}, None) is None
+    assert domain.scope_grid_filter({"role": "community_admin"}, None) is None
     assert domain.scope_grid_filter(None, "G1") == "G1"
     with pytest.raises(Forbidden):
         domain.scope_grid_filter({"role": "grid_worker", "grid": "G3"}, "G1")
@@ -259,7 +259,7 @@ def test_household_listings_are_scoped_like_resident_searches():
 
     worker = {"id": "ST-1", "role": "grid_worker", "grid": "G3"}
     assert scope_grid_codes(None, None) is None
-    assert scope_grid_codes({"role": "admin"}, ["G1", "G2"]) == ["G1", "G2"]
+    assert scope_grid_codes({"role": "community_admin"}, ["G1", "G2"]) == ["G1", "G2"]
     assert scope_grid_codes(worker, None) == ["G3"]
     assert scope_grid_codes(worker, ["G3"]) == ["G3"]
     with pytest.raises(Forbidden):
