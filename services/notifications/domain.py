@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from shared.access import COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK, SYSTEM
 from shared.clock import LOCAL_TZ
+from shared.errors import Forbidden
 from shared.events.grid_events import HIGH, URGENT
 
 CHANNELS = ("sms", "push", "email", "in_app")
@@ -338,6 +339,34 @@ def route(message, person, now, recipient_id=None, tried=()):
 DEFAULT_RETRY_SECONDS = (30, 120, 600)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The NOTIFICATIONS section of the config, read once per worker."""
+
+    retry_seconds: tuple = DEFAULT_RETRY_SECONDS  # between delivery attempts, then fall back
+    lease: timedelta = timedelta(seconds=120)  # a claimed delivery is another worker's after this
+    release_batch: int = 500  # due notifications one `release_due` tick takes
+    digest_hour: int = 7  # local hour of the staff morning digest
+    # a big announcement (every household of a grid) returns at once: beyond this many, its
+    # messages go out with the next `release_due` tick instead of in the RPC call
+    inline_limit: int = 50
+    # events come from several producers in no guaranteed order: a dispatch may arrive before the
+    # staff assignment that tells us who the assignee is. Within this window an unknown recipient
+    # means "not yet", and the event is retried; after it, "nobody we know".
+    recipient_wait: timedelta = timedelta(seconds=600)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(
+            retry_seconds=tuple(config.get("retry_seconds", DEFAULT_RETRY_SECONDS)),
+            lease=timedelta(seconds=float(config.get("lease_seconds", 120))),
+            release_batch=int(config.get("release_batch", 500)),
+            digest_hour=int(config.get("digest_hour", 7)),
+            inline_limit=int(config.get("inline_limit", 50)),
+            recipient_wait=timedelta(seconds=float(config.get("recipient_wait_seconds", 600))),
+        )
+
+
 def after_attempt(record, ok, response, now, retry_seconds=DEFAULT_RETRY_SECONDS):
     """What an attempt changes: the `$set` for the record, the attempt entry, and whether to
     fall back to the next channel (the retries are used up)."""
@@ -418,33 +447,34 @@ def digest_day(now, hour):
 # ---------------------------------------------------------------- who may do what
 
 
-def may_send(actor, target):
-    """None if `actor` may send an announcement to `target`, else the reason not."""
+def check_send(actor, target_grid):
+    """Raise Forbidden unless `actor` may send an announcement to a target in `target_grid`."""
     if actor is None or actor.get("role") == SYSTEM:
-        return None  # a service or the system
+        return  # a service or the system
     role = actor.get("role")
     if role not in SENDER_ROLES:
-        return "only staff send announcements"
-    grid = target.get("grid_code")
-    if role == "grid_worker" and grid is not None and grid != actor.get("grid"):
-        return "a grid worker sends only to their own grid"
-    return None
+        raise Forbidden("only staff send announcements", {"role": [f"{role} may not send"]})
+    if role == GRID_WORKER and target_grid is not None and target_grid != actor.get("grid"):
+        raise Forbidden("a grid worker sends only to their own grid", {"grid_code": ["not your grid"]})
 
 
-def may_read(actor, person_id):
-    """None if `actor` may read or change `person_id`'s inbox and preferences."""
+def check_own(actor, person_id):
+    """Raise Forbidden unless `actor` may read or change `person_id`'s inbox and preferences."""
     if actor is None or actor.get("role") in (SYSTEM, COMMUNITY_ADMIN) or actor.get("id") == person_id:
+        return
+    raise Forbidden("only the person themselves (or the community office) may do this",
+                    {"person_id": ["not yours"]})
+
+
+def log_scope(actor):
+    """The grid a caller's view of the delivery log is narrowed to (None: every grid); Forbidden
+    for anyone but staff."""
+    role = (actor or {}).get("role")
+    if actor is None or role in (SYSTEM, COMMUNITY_ADMIN, POLICE_DESK):
         return None
-    return "only the person themselves (or the community office) may do this"
-
-
-def may_read_log(actor):
-    """(allowed, grid filter): staff see the log, a grid worker only their grid's."""
-    if actor is None or actor.get("role") == SYSTEM or actor.get("role") in (COMMUNITY_ADMIN, POLICE_DESK):
-        return True, None
-    if actor.get("role") == "grid_worker":
-        return True, actor.get("grid")
-    return False, None
+    if role == GRID_WORKER:
+        return actor.get("grid")
+    raise Forbidden("only staff read the delivery log", {"role": [f"{role} may not"]})
 
 
 # ---------------------------------------------------------------- open work, for the digest

@@ -5,6 +5,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.notifications.domain import CHANNELS, LANGUAGES, STATUSES, TOPICS
+from shared.views import Instant, View
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 TARGET_KINDS = ("person", "grid_staff", "grid_households")
@@ -72,15 +73,22 @@ class LogQuery(Schema):
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class Attempt(Schema):
+# ---------------------------------------------------------------- output views
+
+
+class Attempt(View):
     no = fields.Int()
-    at = fields.AwareDateTime()
+    at = Instant()
     channel = fields.Str()
     ok = fields.Bool()
     response = fields.Str()
 
 
-class Notification(Schema):
+class Notification(View):
+    """One record of the delivery log."""
+
+    optional = ("sent_at", "fallback_from")
+
     id = fields.Str(attribute="_id")
     event_id = fields.Str()
     event_type = fields.Str()
@@ -95,25 +103,25 @@ class Notification(Schema):
     title = fields.Str(allow_none=True)
     status = fields.Str()
     reason = fields.Str(allow_none=True)
-    due_at = fields.AwareDateTime()
-    sent_at = fields.AwareDateTime()
+    due_at = Instant()
+    sent_at = Instant()
     attempt_count = fields.Int()
     attempts = fields.List(fields.Nested(Attempt))
     fallback_from = fields.List(fields.Str())
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
-class InboxMessage(Schema):
+class InboxMessage(View):
     id = fields.Str(attribute="_id")
     topic = fields.Str()
     title = fields.Str()
     body = fields.Str()
     critical = fields.Bool()
-    created_at = fields.AwareDateTime()
-    read_at = fields.AwareDateTime(allow_none=True)
+    created_at = Instant()
+    read_at = Instant(allow_none=True)
 
 
-class Preferences(Schema):
+class Preferences(View):
     person_id = fields.Str()
     channels = fields.List(fields.Str())
     opt_outs = fields.List(fields.Str())

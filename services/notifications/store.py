@@ -49,6 +49,40 @@ def resolve(db, selectors, known=None):
     return [(i, known.get(i) or found.get(i)) for i in ids]
 
 
+# ---------------------------------------------------------------- people and posts
+
+
+def person(db, person_id):
+    return db.people.find_one({"_id": person_id})
+
+
+def people_by_id(db, ids):
+    return {p["_id"]: p for p in db.people.find({"_id": {"$in": list(ids)}})}
+
+
+def staff(db):
+    return list(db.people.find({"kind": "staff"}))
+
+
+def residents_of_grid(db, grid_code):
+    return list(db.people.find({"kind": "resident", "grid_code": grid_code}))
+
+
+def roles_in_grid(db, grid_code):
+    """The posts held in a grid (grid_worker, branch_secretary, ...), sorted."""
+    return sorted(db.posts.distinct("role", {"grid_code": grid_code}))
+
+
+def update_person(tx, person_id, changes, upsert=False):
+    tx.people.update_one({"_id": person_id}, {"$set": changes}, upsert=upsert)
+
+
+def set_preferences(tx, person_id, preferences):
+    """Set some of a person's preferences."""
+    tx.people.update_one({"_id": person_id},
+                         {"$set": {f"preferences.{k}": v for k, v in preferences.items()}}, upsert=True)
+
+
 def learn_people(tx, people):
     """Record people as a registry event describes them (new ones, or newer facts), in bulk."""
     tx.people.bulk_write([UpdateOne({"_id": p["_id"]}, {"$set": p}, upsert=True) for p in people],
@@ -131,6 +165,17 @@ def log_query(filters, grid_code=None):
     return query
 
 
+def log(db, query, limit):
+    return list(db.notifications.find(query).sort("created_at", -1).limit(limit))
+
+
+# ---------------------------------------------------------------- open work, for the digest
+
+
+def open_work_items(db):
+    return list(db.work.find({}))
+
+
 def open_work(tx, work_id, work):
     """Open work a staff member holds (for the morning digest), keyed by incident or task id."""
     tx.work.update_one({"_id": work_id}, {"$set": work}, upsert=True)
@@ -142,6 +187,28 @@ def close_work(tx, event):
                        {"$max": {"closed_at": event.occurred_at},
                         "$setOnInsert": {"kind": "incident", "grid_code": event.payload["grid_code"]}},
                        upsert=True)
+
+
+def mark_overdue(tx, payload):
+    """An incident escalated: its work is overdue (known or not yet: events arrive in any order)."""
+    tx.work.update_one({"_id": payload["incident_id"]},
+                       {"$set": {"overdue": True},
+                        "$setOnInsert": {"kind": "incident", "grid_code": payload["grid_code"],
+                                         "summary": payload["summary"]}}, upsert=True)
+
+
+# ---------------------------------------------------------------- the in-app inbox
+
+
+def inbox(db, person_id, unread_only, limit):
+    find = {"recipient": person_id}
+    if unread_only:
+        find["read_at"] = None
+    return list(db.inbox.find(find).sort("created_at", -1).limit(limit))
+
+
+def unread_count(db, person_id):
+    return db.inbox.count_documents({"recipient": person_id, "read_at": None})
 
 
 def mark_read(tx, person_id, message_ids, now):

@@ -6,6 +6,7 @@ import pytest
 
 from services.notifications import domain
 from services.notifications.domain import Message, Person, Post
+from shared.errors import Forbidden
 from shared.events import grid_events as grid_catalogue
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 17:00 in the community
@@ -259,12 +260,17 @@ def test_digest_day_starts_at_the_hour_local():
 # ------------------------------------------------------------ permissions
 
 def test_who_may_send_read_and_see_the_log():
-    assert domain.may_send(None, {"grid_code": "3"}) is None
-    assert domain.may_send({"role": "resident"}, {"grid_code": "3"})
-    assert domain.may_send({"role": "grid_worker", "grid": "3"}, {"grid_code": "3"}) is None
-    assert domain.may_send({"role": "grid_worker", "grid": "3"}, {"grid_code": "4"})
-    assert domain.may_read({"id": "R1", "role": "resident"}, "R1") is None
-    assert domain.may_read({"id": "W3", "role": "grid_worker"}, "R1")
-    assert domain.may_read({"id": "A", "role": "community_admin"}, "R1") is None
-    assert domain.may_read_log({"role": "grid_worker", "grid": "3"}) == (True, "3")
-    assert domain.may_read_log({"role": "resident"}) == (False, None)
+    domain.check_send(None, "3")
+    with pytest.raises(Forbidden):
+        domain.check_send({"role": "resident"}, "3")
+    domain.check_send({"role": "grid_worker", "grid": "3"}, "3")
+    with pytest.raises(Forbidden):
+        domain.check_send({"role": "grid_worker", "grid": "3"}, "4")
+    domain.check_own({"id": "R1", "role": "resident"}, "R1")
+    with pytest.raises(Forbidden):
+        domain.check_own({"id": "W3", "role": "grid_worker"}, "R1")
+    domain.check_own({"id": "A", "role": "community_admin"}, "R1")
+    assert domain.log_scope({"role": "grid_worker", "grid": "3"}) == "3"
+    assert domain.log_scope({"role": "police_desk"}) is None
+    with pytest.raises(Forbidden):
+        domain.log_scope({"role": "resident"})
