@@ -25,6 +25,8 @@ eventlet.monkey_patch()
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
+import shared  # noqa: E402,F401 -- stamps the AMQP user_id the service checks (shared/amqp.py)
+
 
 def check(service, timeout):
     config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")}

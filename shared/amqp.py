@@ -1,16 +1,62 @@
-"""Publishing with publisher confirms, many messages per confirm round.
+"""Publishing: with publisher confirms, many messages per confirm round; and as whom.
 
 A confirm round trip costs about as much as the publish itself on these machines, so the
 outbox relay sends a whole batch, then waits once until the broker has confirmed every message
 of it (RabbitMQ acks with `multiple=True` where it can).
+
+Every message the kit publishes carries the AMQP `user_id` property, set to the user of the
+connection it goes out on (the user of `AMQP_URI`). RabbitMQ refuses a message whose `user_id`
+is not the connection's own user, so a consumer can trust it: it names the broker account that
+sent the message (shared/rpc.py admits an actor only from the accounts `AMQP_TRUSTED_USERS`
+names). `stamp_user_id()` makes nameko's own publisher (RPC requests and replies, events,
+nameko-amqp-retry's republishing) do the same; `import shared` installs it, so a standalone
+`ClusterRpcProxy` of a script or test that imports the kit stamps its requests too.
 """
 
 import json
 import logging
+from functools import cache
 
 from kombu import Connection
 
 log = logging.getLogger(__name__)
+
+TRUSTED_USERS = "AMQP_TRUSTED_USERS"
+# A config without the key (the tests' and benchmarks' own dicts, on the local broker as guest).
+DEFAULT_TRUSTED_USERS = ("guest",)
+
+
+@cache
+def connection_user(amqp_uri):
+    """The broker user an AMQP URI logs in as (kombu's default, guest, when it names none)."""
+    return Connection(amqp_uri).userid
+
+
+def trusted_users(config):
+    """The broker users whose messages may carry an actor: the services' own accounts and the
+    gateway's (`AMQP_TRUSTED_USERS`: a list, or names separated by commas)."""
+    users = (config or {}).get(TRUSTED_USERS, DEFAULT_TRUSTED_USERS)
+    if isinstance(users, str):
+        users = users.split(",")
+    return frozenset(str(user).strip() for user in users or () if str(user).strip())
+
+
+def stamp_user_id():
+    """Make nameko's `Publisher` set `user_id` to its connection's user on every message, whatever
+    the caller passed (nameko-amqp-retry copies the original message's properties, `user_id`
+    included, into the copy it republishes: that would name another account)."""
+    from nameko.amqp.publish import Publisher
+
+    if getattr(Publisher.publish, "stamps_user_id", False):
+        return
+    publish = Publisher.publish
+
+    def publish_as_connection_user(self, payload, **kwargs):
+        kwargs["user_id"] = connection_user(self.amqp_uri)
+        return publish(self, payload, **kwargs)
+
+    publish_as_connection_user.stamps_user_id = True
+    Publisher.publish = publish_as_connection_user
 
 
 class PublishFailed(Exception):
@@ -76,7 +122,7 @@ class ConfirmedPublisher:
                 content_type="application/json",
                 content_encoding="utf-8",
                 headers=headers,
-                properties={"delivery_mode": 2},
+                properties={"delivery_mode": 2, "user_id": connection_user(self.amqp_uri)},
             )
             channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
             self._pending.add(self._next_tag)

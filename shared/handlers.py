@@ -53,7 +53,7 @@ from pymongo.errors import PyMongoError
 
 from shared import events
 from shared.amqp import queue_arguments
-from shared.context import CAUSATION_ID, CORRELATION_ID
+from shared.context import ACTOR, CAUSATION_ID, CORRELATION_ID
 from shared.errors import Busy
 from shared.mongo import PROCESSED, AlreadyProcessed, Mongo, is_transient
 
@@ -138,9 +138,11 @@ class ReliableEventHandler(EventHandler):
                                                declare=[DEAD_LETTER_EXCHANGE, self.dlq])
 
     def unpack_message_headers(self, message):
-        # Only nameko's own context travels on; broker headers (x-death ...) stay behind.
+        # Only nameko's own context travels on; broker headers (x-death ...) stay behind. An
+        # event never lends an actor to its handler (the relay sends none): one in the headers
+        # would travel on with the handler's RPC calls, under this service's trusted account.
         return {key[len("nameko."):]: value for key, value in message.headers.items()
-                if key.startswith("nameko.")}
+                if key.startswith("nameko.") and key != f"nameko.{ACTOR}"}
 
     def processed_key(self, worker_ctx):
         """The idempotency key the unit of work claims: one per event and handler."""

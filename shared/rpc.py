@@ -9,6 +9,13 @@
 These are expected outcomes, logged in one INFO line without a trace; anything else is a bug and
 logged as one.
 
+It is where the broker's word on who sent a request is checked: the AMQP `user_id` of the message,
+which RabbitMQ validated against the connection's user (shared/amqp.py stamps it). A request is
+admitted only from a broker account that `AMQP_TRUSTED_USERS` names: the services' own accounts
+and the gateway's, the only ones that may present an actor (the SYSTEM actor of a service, or
+the person the gateway authenticated). Anything else (another account, or no `user_id` at all) is
+refused with `Forbidden` before any worker runs, whatever actor it claims.
+
 It is also where the service's access policy (shared/access.py) is enforced: a service whose class
 has a `policy` must give every RPC a row (checked at start), and a call the row refuses is answered
 `Forbidden` before any worker runs.
@@ -28,9 +35,9 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
-from shared.amqp import queue_arguments
+from shared.amqp import queue_arguments, trusted_users
 from shared.context import ACTOR, CORRELATION_ID
-from shared.errors import CommandRefused, Conflict, InvalidInput, Unavailable
+from shared.errors import CommandRefused, Conflict, Forbidden, InvalidInput, Unavailable
 from shared.idempotency import REQUEST_ID, AlreadyRequested, ContextData
 
 log = logging.getLogger(__name__)
@@ -87,6 +94,7 @@ class Rpc(NamekoRpc):
 
     def setup(self):
         super().setup()
+        self.trusted_users = trusted_users(self.container.config)
         if self.policy is not None and self.method_name not in self.policy:
             raise RuntimeError(f"{self.container.service_name}.{self.method_name} has no row in the "
                                "service's access policy")
@@ -106,6 +114,10 @@ class Rpc(NamekoRpc):
         limit = self.container.config.get("RPC_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES)
         if len(message.body or b"") > limit:
             raise InvalidInput("request too large", {"payload": [f"at most {limit} bytes"]})
+        sender = message.properties.get("user_id")
+        if sender not in self.trusted_users:
+            raise Forbidden("only the platform's own broker accounts may present an actor",
+                            {"actor": [f"not accepted from broker user {str(sender)[:40]!r}"]})
         if self.policy is not None:
             self.policy.grant(self.method_name, self.unpack_message_headers(message).get(ACTOR))
         if not isinstance(body, dict):
