@@ -76,7 +76,7 @@ class _Caller:
         """From here on, every RPC of this request carries the token's actor (and nothing else)."""
         self.claims = claims
         self._worker_ctx.gateway_claims = claims  # an attribute: context data would travel
-        self._worker_ctx.data[ACTOR] = domain.actor_of(claims, {})
+        self._worker_ctx.data[ACTOR] = domain.actor_of(claims)
         return self._worker_ctx.data[ACTOR]
 
     def as_system(self):
