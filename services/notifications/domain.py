@@ -9,7 +9,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from shared.access import COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK, SYSTEM
+from shared.access import (
+    ALL,
+    ANYONE,
+    COMMUNITY_ADMIN,
+    GRID_WORKER,
+    OWN,
+    OWN_GRID,
+    POLICE_DESK,
+    ROLES,
+    SYSTEM,
+    Policy,
+)
 from shared.clock import LOCAL_TZ
 from shared.errors import Forbidden
 from shared.events.grid_events import HIGH, URGENT
@@ -28,9 +39,6 @@ STATUSES = (QUEUED, SENT, FAILED, SUPPRESSED)
 
 # registry statuses after which a person is no longer messaged
 INACTIVE_STATUSES = ("moved_out", "died", "deceased", "inactive", "deregistered")
-
-# Actor roles that may send announcements.
-SENDER_ROLES = (COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK)
 
 # Topics a person may opt out of (critical messages reach them anyway).
 TOPICS = ("incident", "rating", "visit", "welcome", "announcement", "digest",
@@ -446,35 +454,80 @@ def digest_day(now, hour):
 
 # ---------------------------------------------------------------- who may do what
 
+# Staff send announcements and read the delivery log: the community office and the police desk
+# everywhere, a grid worker in their own grid. A person's inbox and preferences are their own
+# (actor id = person id: resident, staff, vendor); the community office may act for anyone.
+# Services (SYSTEM) may do everything. Roles a row does not name are refused by the kit.
+STAFF = {COMMUNITY_ADMIN: ALL, POLICE_DESK: ALL, GRID_WORKER: OWN_GRID, SYSTEM: ALL}
+OWN_RECORDS = {**dict.fromkeys(ROLES - {SYSTEM}, OWN), COMMUNITY_ADMIN: ALL, SYSTEM: ALL}
+POLICY = Policy({
+    "send": STAFF,
+    "announcement_progress": STAFF,
+    "delivery_log": STAFF,
+    "inbox": OWN_RECORDS,
+    "mark_read": OWN_RECORDS,
+    "get_preferences": OWN_RECORDS,
+    "set_preferences": OWN_RECORDS,
+    "health": ANYONE,
+})
 
-def check_send(actor, target_grid):
-    """Raise Forbidden unless `actor` may send an announcement to a target in `target_grid`."""
-    if actor is None or actor.get("role") == SYSTEM:
-        return  # a service or the system
-    role = actor.get("role")
-    if role not in SENDER_ROLES:
-        raise Forbidden("only staff send announcements", {"role": [f"{role} may not send"]})
-    if role == GRID_WORKER and target_grid is not None and target_grid != actor.get("grid"):
-        raise Forbidden("a grid worker sends only to their own grid", {"grid_code": ["not your grid"]})
+# Who sees the addresses of the delivery log in clear (phones and e-mails are personal data; the
+# last digits tell a reader which number a message went to).
+CLEAR_ADDRESSES = frozenset({SYSTEM})
 
 
-def check_own(actor, person_id):
-    """Raise Forbidden unless `actor` may read or change `person_id`'s inbox and preferences."""
-    if actor is None or actor.get("role") in (SYSTEM, COMMUNITY_ADMIN) or actor.get("id") == person_id:
-        return
-    raise Forbidden("only the person themselves (or the community office) may do this",
-                    {"person_id": ["not yours"]})
+def check_send(grant, grids):
+    """Raise Forbidden unless the caller's grant covers a target in one of `grids` (a grid target:
+    its grid; a person: the grid they live in or hold a post in; none for someone unknown)."""
+    if not grant.is_all and not any(grant.covers(grid=grid) for grid in grids):
+        raise Forbidden("a grid worker sends only to their own grid", {"target": ["not in your grid"]})
 
 
-def log_scope(actor):
-    """The grid a caller's view of the delivery log is narrowed to (None: every grid); Forbidden
-    for anyone but staff."""
-    role = (actor or {}).get("role")
-    if actor is None or role in (SYSTEM, COMMUNITY_ADMIN, POLICE_DESK):
+def check_own(grant, person_id):
+    """Raise Forbidden unless `person_id`'s inbox and preferences are within the caller's grant."""
+    if not grant.covers(owners=person_id):
+        raise Forbidden("only the person themselves (or the community office) may do this",
+                        {"person_id": ["not yours"]})
+
+
+def grids_of(person, post_grids=()):
+    """The grids a person belongs to: where a resident lives, where staff hold a post."""
+    return tuple(g for g in (person.get("grid_code"), *post_grids) if g)
+
+
+def log_filter(filters, scope):
+    """The delivery-log query: the caller's filters within their grant's `scope` (`grant.query`);
+    None when the filters ask for what the grant does not cover (nothing to show)."""
+    query = {k: v for k, v in filters.items() if v is not None}
+    for field, value in scope.items():
+        if query.get(field, value) != value:
+            return None
+        query[field] = value
+    return query
+
+
+def mask_phone(phone):
+    return None if not phone else "*" * (len(phone) - 4) + phone[-4:]
+
+
+def mask_email(email):
+    if not email:
         return None
-    if role == GRID_WORKER:
-        return actor.get("grid")
-    raise Forbidden("only staff read the delivery log", {"role": [f"{role} may not"]})
+    local, _, domain_part = email.partition("@")
+    return f"{local[:1]}***@{domain_part}"
+
+
+def present_notification(record, role):
+    """A delivery-log record as `role` may see it: phone and e-mail addresses masked (in the
+    provider responses too) unless the role needs them."""
+    address = record.get("address")
+    if role in CLEAR_ADDRESSES or not address or record.get("channel") not in ("sms", "push", "email"):
+        return record
+    masked = mask_email(address) if record["channel"] == "email" else mask_phone(address)
+    attempts = [{**a, "response": str(a.get("response", "")).replace(address, masked)}
+                for a in record.get("attempts") or ()]
+    return {**record, "address": masked, "attempts": attempts,
+            "reason": record["reason"].replace(address, masked) if record.get("reason") else None}
 
 
 # ---------------------------------------------------------------- open work, for the digest

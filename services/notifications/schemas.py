@@ -1,20 +1,29 @@
-"""RPC inputs and outputs of the notifications service."""
+"""RPC inputs and outputs of the notifications service.
+
+Inputs are `Strict` (unknown fields refused); ids are `shared.fields.Id` of a declared shape, so an
+operator such as `{"$gt": ""}` or a megabyte string never reaches a filter; text is `Text`.
+"""
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.notifications.domain import CHANNELS, LANGUAGES, STATUSES, TOPICS
+from services.notifications.domain import CHANNELS, IN_PERSON, LANGUAGES, STATUSES, TOPICS
+from shared.fields import Code, Id, Strict, Text
 from shared.views import Instant, View
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 TARGET_KINDS = ("person", "grid_staff", "grid_households")
+LOGGED_CHANNELS = (*CHANNELS, IN_PERSON, "none")  # "none": suppressed, no channel tried
+
+# A person: a resident (R-…), staff member or vendor (V-…), by the registry's and market's ids.
+PERSON_ID = Id()
 
 
-class Target(Schema):
+class Target(Strict):
     kind = fields.Str(required=True, validate=validate.OneOf(TARGET_KINDS))
-    person_id = fields.Str(load_default=None, validate=validate.Length(min=1))
-    grid_code = fields.Str(load_default=None, validate=validate.Length(min=1))
+    person_id = Id(load_default=None)
+    grid_code = Code(load_default=None)
 
     @validates_schema
     def _needs(self, data, **kwargs):
@@ -24,52 +33,52 @@ class Target(Schema):
             raise ValidationError("a grid target needs grid_code", "grid_code")
 
 
-class SendAnnouncement(Schema):
+class SendAnnouncement(Strict):
     """A staff announcement (通知公告) to a person, a grid's staff, or every household of a grid."""
 
     target = fields.Nested(Target, required=True)
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    body = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    title = Text(required=True, max_length=120)
+    body = Text(required=True, max_length=2000, multiline=True)
     critical = fields.Bool(load_default=False)
-    request_id = fields.Str(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"))
+    request_id = Id(load_default=None)
 
 
-class QuietHours(Schema):
+class QuietHours(Strict):
     start = fields.Str(required=True, validate=validate.Regexp(HHMM, error="HH:MM, 24-hour"))
     end = fields.Str(required=True, validate=validate.Regexp(HHMM, error="HH:MM, 24-hour"))
 
 
-class SetPreferences(Schema):
-    person_id = fields.Str(required=True, validate=validate.Length(min=1))
+class SetPreferences(Strict):
+    person_id = Id(required=True)
     channels = fields.List(fields.Str(validate=validate.OneOf(CHANNELS)), validate=validate.Length(min=1))
-    opt_outs = fields.List(fields.Str(validate=validate.OneOf(TOPICS)))
+    opt_outs = fields.List(fields.Str(validate=validate.OneOf(TOPICS)), validate=validate.Length(max=20))
     language = fields.Str(validate=validate.OneOf(LANGUAGES))
     quiet_hours = fields.Nested(QuietHours, allow_none=True)  # None: no quiet hours
 
 
-class InboxQuery(Schema):
-    person_id = fields.Str(required=True, validate=validate.Length(min=1))
+class InboxQuery(Strict):
+    person_id = Id(required=True)
     unread_only = fields.Bool(load_default=False)
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class MarkRead(Schema):
-    person_id = fields.Str(required=True, validate=validate.Length(min=1))
-    message_ids = fields.List(fields.Str(), required=True, validate=validate.Length(min=1, max=500))
+class MarkRead(Strict):
+    person_id = Id(required=True)
+    message_ids = fields.List(Id("NTF"), required=True, validate=validate.Length(min=1, max=500))
 
 
-class AnnouncementRef(Schema):
-    announcement_id = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+class AnnouncementRef(Strict):
+    announcement_id = Id("ANN", required=True, max_length=60)
 
 
-class LogQuery(Schema):
-    event_id = fields.Str()
-    recipient = fields.Str()
+class LogQuery(Strict):
+    event_id = Id(max_length=60)  # an event's, an announcement's (ANN-…), a digest's (digest-…)
+    recipient = Id()
     status = fields.Str(validate=validate.OneOf(STATUSES))
-    channel = fields.Str()
-    topic = fields.Str()
-    grid_code = fields.Str()
-    household_id = fields.Str()
+    channel = fields.Str(validate=validate.OneOf(LOGGED_CHANNELS))
+    topic = fields.Str(validate=validate.OneOf(TOPICS))
+    grid_code = Code()
+    household_id = Id()
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

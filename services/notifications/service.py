@@ -1,7 +1,9 @@
 """The notifications service (通知服务): the right person hears about it, once, on the right channel.
 
-Entrypoints only: load the payload with its schema, call a use case, answer with a view. The
-rules are in domain.py, the use cases in use_cases.py, the queries in store.py.
+Entrypoints only: load the payload with its schema, call a use case, answer with a view. Who may
+call what is `domain.POLICY`, enforced by the kit before a worker runs; `self.ctx.grant` narrows
+what a caller reads and sends to their own records and grid. The rules are in domain.py, the use
+cases in use_cases.py, the queries in store.py.
 """
 
 from services.notifications import domain, schemas, store, use_cases
@@ -10,6 +12,7 @@ from services.notifications.templates import TemplateBook
 from shared import clock
 from shared.config import ServiceConfig
 from shared.context import RequestContext
+from shared.fields import argument
 from shared.handlers import event_handler
 from shared.health import HealthProbe
 from shared.mongo import Mongo
@@ -19,6 +22,7 @@ from shared.timers import timer
 
 class NotificationsService:
     name = "notifications"
+    policy = domain.POLICY
 
     db = Mongo(store.INDEXES)
     templates = TemplateBook()
@@ -134,36 +138,37 @@ class NotificationsService:
 
     @rpc
     def send(self, payload):
-        return use_cases.send(self.delivery, schemas.SendAnnouncement().load(payload), self.ctx.actor)
+        return use_cases.send(self.delivery, schemas.SendAnnouncement().load(payload), self.ctx.grant)
 
     @rpc
     def announcement_progress(self, payload):
         """A big announcement returns at once (its id is the job id); this says how far it got."""
         query = schemas.AnnouncementRef().load(payload)
-        return use_cases.announcement_progress(self.db, query["announcement_id"], self.ctx.actor)
+        return use_cases.announcement_progress(self.db, query["announcement_id"], self.ctx.grant)
 
     @rpc
     def inbox(self, payload):
-        messages, unread = use_cases.inbox(self.db, schemas.InboxQuery().load(payload), self.ctx.actor)
+        messages, unread = use_cases.inbox(self.db, schemas.InboxQuery().load(payload), self.ctx.grant)
         return {"messages": schemas.InboxMessage(many=True).dump(messages), "unread": unread}
 
     @rpc
     def mark_read(self, payload):
         command = schemas.MarkRead().load(payload)
-        return {"marked": use_cases.mark_read(self.db, command, self.ctx.actor, clock.now())}
+        return {"marked": use_cases.mark_read(self.db, command, self.ctx.grant, clock.now())}
 
     @rpc
     def set_preferences(self, payload):
-        prefs = use_cases.set_preferences(self.db, schemas.SetPreferences().load(payload), self.ctx.actor)
+        prefs = use_cases.set_preferences(self.db, schemas.SetPreferences().load(payload), self.ctx.grant)
         return schemas.Preferences().dump(prefs)
 
     @rpc
     def get_preferences(self, person_id):
-        return schemas.Preferences().dump(use_cases.get_preferences(self.db, person_id, self.ctx.actor))
+        person_id = argument(schemas.PERSON_ID, person_id, "person_id")
+        return schemas.Preferences().dump(use_cases.get_preferences(self.db, person_id, self.ctx.grant))
 
     @rpc
     def delivery_log(self, payload=None):
-        records = use_cases.delivery_log(self.db, schemas.LogQuery().load(payload or {}), self.ctx.actor)
+        records = use_cases.delivery_log(self.db, schemas.LogQuery().load(payload or {}), self.ctx.grant)
         return schemas.Notification(many=True).dump(records)
 
     @rpc

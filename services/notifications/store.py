@@ -73,14 +73,22 @@ def roles_in_grid(db, grid_code):
     return sorted(db.posts.distinct("role", {"grid_code": grid_code}))
 
 
+def post_grids(db, staff_id):
+    """The grids where a staff member holds a post (community-wide posts have none)."""
+    return sorted(g for g in db.posts.distinct("grid_code", {"staff_id": staff_id}) if g)
+
+
 def update_person(tx, person_id, changes, upsert=False):
     tx.people.update_one({"_id": person_id}, {"$set": changes}, upsert=upsert)
 
 
 def set_preferences(tx, person_id, preferences):
-    """Set some of a person's preferences."""
-    tx.people.update_one({"_id": person_id},
-                         {"$set": {f"preferences.{k}": v for k, v in preferences.items()}}, upsert=True)
+    """Set some of a known person's preferences (never creates a person); whether they were known."""
+    if not preferences:
+        return tx.people.find_one({"_id": person_id}, {"_id": 1}) is not None
+    result = tx.people.update_one({"_id": person_id},
+                                  {"$set": {f"preferences.{k}": v for k, v in preferences.items()}})
+    return result.matched_count == 1
 
 
 def learn_people(tx, people):
@@ -136,9 +144,10 @@ def claim_many(db, ids, now, lease):
     return [{**r, **taken} for r in claimable]
 
 
-def progress(db, event_id, grid_code=None):
-    """How far the notifications of one announcement (or event) have gone: counts by status."""
-    query = {"event_id": event_id, **({"grid_code": grid_code} if grid_code else {})}
+def progress(db, event_id, scope=None):
+    """How far the notifications of one announcement (or event) have gone: counts by status,
+    within `scope` (a grant's filter: a grid worker counts their grid's)."""
+    query = {**(scope or {}), "event_id": event_id}
     counts = {status: 0 for status in STATUSES}
     for record in db.notifications.find(query, {"status": 1}):
         counts[record["status"]] += 1
@@ -155,17 +164,8 @@ def grid_workers(db):
     return {p["grid_code"]: p["staff_id"] for p in db.posts.find({"role": "grid_worker"})}
 
 
-LOG_FIELDS = ("event_id", "recipient", "status", "channel", "topic", "grid_code", "household_id")
-
-
-def log_query(filters, grid_code=None):
-    query = {k: filters[k] for k in LOG_FIELDS if filters.get(k) is not None}
-    if grid_code is not None:
-        query["grid_code"] = grid_code
-    return query
-
-
 def log(db, query, limit):
+    """The newest `limit` records of the delivery log matching `query`."""
     return list(db.notifications.find(query).sort("created_at", -1).limit(limit))
 
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pymongo import UpdateOne
 
 from services.notifications import domain, store
-from services.notifications.domain import LANGUAGES, QUEUED, Message, Person, Post
+from services.notifications.domain import LANGUAGES, QUEUED, Message, Post
 from shared import clock
+from shared.access import OWN_GRID
+from shared.errors import InvalidInput, invalid
 
 log = logging.getLogger(__name__)
 
@@ -301,20 +303,29 @@ def morning_digest(d):
 # ---------------------------------------------------------------- announcements (commands)
 
 
-def send(d, command, actor):
+def send(d, command, grant):
     """An announcement (通知公告) to a person, a grid's staff or every household of a grid. A big
     one returns at once: beyond `inline_limit` its messages go out with the next `release_due`
     tick, and the caller follows them with `announcement_progress(announcement_id)`."""
     target = command["target"]
     grid = target.get("grid_code")
-    domain.check_send(actor, grid)
+    if target["kind"] == "person":
+        person = store.person(d.db, target["person_id"])
+        grids = domain.grids_of(person, store.post_grids(d.db, person["_id"])) if person else ()
+        domain.check_send(grant, grids)  # before saying whether the person exists
+        if person is None:
+            raise InvalidInput("invalid target", {"target": {"person_id": [
+                f"unknown person {target['person_id']!r}"]}})
+        grid = grant.grid if grant.rule == OWN_GRID else None  # else the person's own (route)
+    else:
+        domain.check_send(grant, (grid,))
     announcement_id = f"ANN-{command.get('request_id') or uuid.uuid4().hex[:12].upper()}"
     texts = {lang: (command["title"], command["body"]) for lang in LANGUAGES}
     message = Message(announcement_id, "notifications.announcement", "announcement",
                       command["critical"], texts, grid_code=grid)
     now = clock.now()
     if target["kind"] == "person":
-        people = store.resolve(d.db, [Person(target["person_id"])])
+        people = [(person["_id"], person)]
     elif target["kind"] == "grid_staff":
         people = store.resolve(d.db, [Post(role, grid) for role in store.roles_in_grid(d.db, grid)])
     else:  # grid_households: once per household, not once per member
@@ -327,39 +338,49 @@ def send(d, command, actor):
             "progress": store.progress(d.db, announcement_id)}
 
 
-def announcement_progress(db, announcement_id, actor):
-    return store.progress(db, announcement_id, domain.log_scope(actor))
+def announcement_progress(db, announcement_id, grant):
+    return store.progress(db, announcement_id, grant.query(grid_field="grid_code"))
 
 
-def delivery_log(db, query, actor):
-    grid = domain.log_scope(actor)
+def delivery_log(db, query, grant):
+    """The newest records matching the filters, within the caller's grant, addresses masked for
+    those who do not need them."""
     limit = query.pop("limit")
-    return store.log(db, store.log_query(query, grid), limit)
+    flt = domain.log_filter(query, grant.query(grid_field="grid_code"))
+    records = store.log(db, flt, limit) if flt is not None else []
+    return [domain.present_notification(record, grant.role) for record in records]
 
 
 # ---------------------------------------------------------------- a person's inbox and preferences
 
 
-def inbox(db, query, actor):
-    domain.check_own(actor, query["person_id"])
+def inbox(db, query, grant):
+    domain.check_own(grant, query["person_id"])
     messages = store.inbox(db, query["person_id"], query["unread_only"], query["limit"])
     return messages, store.unread_count(db, query["person_id"])
 
 
-def mark_read(db, command, actor, now):
+def mark_read(db, command, grant, now):
     person_id = command["person_id"]
-    domain.check_own(actor, person_id)
+    domain.check_own(grant, person_id)
     return db.run_transaction(lambda tx: store.mark_read(tx, person_id, command["message_ids"], now))
 
 
-def set_preferences(db, command, actor):
+def set_preferences(db, command, grant):
+    """Set some of a known person's preferences; someone unknown is refused, never created."""
     person_id = command.pop("person_id")
-    domain.check_own(actor, person_id)
-    db.run_transaction(lambda tx: store.set_preferences(tx, person_id, command))
-    return get_preferences(db, person_id, actor)
+    domain.check_own(grant, person_id)
+
+    def write(tx):
+        if not store.set_preferences(tx, person_id, command):
+            raise invalid("person_id", f"unknown person {person_id!r}")
+
+    db.run_transaction(write)
+    return get_preferences(db, person_id, grant)
 
 
-def get_preferences(db, person_id, actor):
-    domain.check_own(actor, person_id)
+def get_preferences(db, person_id, grant):
+    """A person's preferences (the defaults for someone not known yet)."""
+    domain.check_own(grant, person_id)
     person = store.person(db, person_id) or {"_id": person_id}
     return {"person_id": person_id, **domain.preferences(person)}

@@ -38,7 +38,8 @@ def test_quiet_hours_hold_a_non_critical_sms_until_7_and_let_a_critical_one_thro
     _known(ndb, "R1", "W3")
     wait_until(lambda: ndb.notifications.count_documents({"event_type": "registry.resident_registered"}))
     service_rpc_prefs = {"person_id": "W3", "channels": ["sms"]}
-    with entrypoint_hook(service, "set_preferences") as set_preferences:
+    w3 = {"actor": {"id": "W3", "role": "grid_worker", "grid": "3"}}
+    with entrypoint_hook(service, "set_preferences", context_data=w3) as set_preferences:
         set_preferences(service_rpc_prefs)
 
     resolved = _resolved(events, "R1")

@@ -259,18 +259,52 @@ def test_digest_day_starts_at_the_hour_local():
 
 # ------------------------------------------------------------ permissions
 
+def grant(rpc, **actor):
+    return domain.POLICY.grant(rpc, actor)
+
+
 def test_who_may_send_read_and_see_the_log():
-    domain.check_send(None, "3")
+    domain.check_send(grant("send", id="ticket", role="system"), ("3",))
+    domain.check_send(grant("send", id="CA1", role="community_admin"), ())
     with pytest.raises(Forbidden):
-        domain.check_send({"role": "resident"}, "3")
-    domain.check_send({"role": "grid_worker", "grid": "3"}, "3")
+        grant("send", id="R1", role="resident")
+    domain.check_send(grant("send", id="W3", role="grid_worker", grid="3"), ("3",))
+    domain.check_send(grant("send", id="W3", role="grid_worker", grid="3"), ("4", "3"))
     with pytest.raises(Forbidden):
-        domain.check_send({"role": "grid_worker", "grid": "3"}, "4")
-    domain.check_own({"id": "R1", "role": "resident"}, "R1")
+        domain.check_send(grant("send", id="W3", role="grid_worker", grid="3"), ("4",))
+    with pytest.raises(Forbidden):  # someone unknown is in no grid
+        domain.check_send(grant("send", id="W3", role="grid_worker", grid="3"), ())
+    with pytest.raises(Forbidden):  # a grid worker without a grid: refused by the kit
+        grant("send", id="W3", role="grid_worker")
+    domain.check_own(grant("inbox", id="R1", role="resident"), "R1")
     with pytest.raises(Forbidden):
-        domain.check_own({"id": "W3", "role": "grid_worker"}, "R1")
-    domain.check_own({"id": "A", "role": "community_admin"}, "R1")
-    assert domain.log_scope({"role": "grid_worker", "grid": "3"}) == "3"
-    assert domain.log_scope({"role": "police_desk"}) is None
+        domain.check_own(grant("inbox", id="W3", role="grid_worker"), "R1")
+    domain.check_own(grant("inbox", id="A", role="community_admin"), "R1")
     with pytest.raises(Forbidden):
-        domain.log_scope({"role": "resident"})
+        grant("delivery_log", id="R1", role="resident")
+    assert grant("delivery_log", id="W3", role="grid_worker", grid="3").query(grid_field="grid_code") == {
+        "grid_code": "3"}
+
+
+def test_the_log_shows_a_grid_worker_their_grid_and_nothing_when_asked_for_another():
+    assert domain.log_filter({"topic": "visit", "grid_code": None}, {"grid_code": "3"}) == {
+        "topic": "visit", "grid_code": "3"}
+    assert domain.log_filter({"grid_code": "3"}, {"grid_code": "3"}) == {"grid_code": "3"}
+    assert domain.log_filter({"grid_code": "4"}, {"grid_code": "3"}) is None
+    assert domain.log_filter({"grid_code": "4"}, {}) == {"grid_code": "4"}
+
+
+def test_addresses_in_the_log_are_masked_for_everyone_but_the_services():
+    sms = {"channel": "sms", "address": "13912345678", "reason": None,
+           "attempts": [{"no": 1, "response": "sms accepted by local gateway"}]}
+    email = {"channel": "email", "address": "li.na@example.org",
+             "reason": "retrying after: x li.na@example.org",
+             "attempts": [{"no": 1, "response": "smtp accepted for li.na@example.org (250 OK)"}]}
+    inbox = {"channel": "in_app", "address": "R1", "reason": None, "attempts": []}
+    assert domain.present_notification(sms, "community_admin")["address"] == "*******5678"
+    shown = domain.present_notification(email, "police_desk")
+    assert shown["address"] == "l***@example.org"
+    assert shown["attempts"][0]["response"] == "smtp accepted for l***@example.org (250 OK)"
+    assert "li.na" not in shown["reason"]
+    assert domain.present_notification(inbox, "grid_worker") == inbox
+    assert domain.present_notification(sms, "system") == sms
