@@ -11,10 +11,26 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from shared.access import COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK, SYSTEM
+from shared.access import (
+    ALL,
+    ANYONE,
+    COMMUNITY_ADMIN,
+    GRID_LIAISON,
+    GRID_WORKER,
+    OWN,
+    OWN_GRID,
+    PARTY_SECRETARY,
+    POLICE_DESK,
+    RESIDENT,
+    STREET_OFFICE,
+    SYSTEM,
+    Grant,
+    Policy,
+    system_actor,
+)
 from shared.clock import local_date
-from shared.context import actor_grid, actor_id, actor_role
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.context import actor_id, actor_role
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, not_found
 from shared.events import grid_events as catalogue
 from shared.events.grid_events import ESCALATION_LADDER, HIGH, LOW, NORMAL, URGENT
 
@@ -25,70 +41,126 @@ def new_id(prefix: str, moment: datetime) -> str:
 
 
 # ---------------------------------------------------------------- who may do what
+#
+# The row says whether a role may call an RPC (the kit refuses the others before any worker
+# runs); the rule says which records its grant covers: ALL, OWN_GRID (records of the actor's
+# grid: a grid worker acts in their own grid only) or OWN (a resident's own reports and
+# requests). Services, timers and handlers act as SYSTEM. A record outside the caller's grant
+# does not exist for them (NotFound, as if it were missing); a command naming a grid outside it
+# is refused (Forbidden). Roles a row does not name are refused.
 
-STAFF_ROLES = (COMMUNITY_ADMIN, GRID_WORKER, POLICE_DESK)
-SUPERVISORS = (COMMUNITY_ADMIN,)
+STAFF = {COMMUNITY_ADMIN: ALL, POLICE_DESK: ALL, GRID_WORKER: OWN_GRID, SYSTEM: ALL}
+OFFICE = {COMMUNITY_ADMIN: ALL, SYSTEM: ALL}
+REPORTER = {RESIDENT: OWN, COMMUNITY_ADMIN: ALL, SYSTEM: ALL}  # the reporter, or the office for them
+
+POLICY = Policy({
+    "health": ANYONE,
+    "categories": ANYONE,
+    # incidents
+    "report_incident": {**STAFF, RESIDENT: OWN},
+    "get_incident": {**STAFF, RESIDENT: OWN},
+    "list_incidents": {**STAFF, RESIDENT: OWN},
+    "dispatch": STAFF,
+    "accept": STAFF,
+    "start": STAFF,
+    "resolve": STAFF,
+    "reject": STAFF,
+    "merge_duplicate": STAFF,
+    "request_extension": STAFF,
+    "grant_extension": OFFICE,
+    "close": REPORTER,  # the handler does not close their own work
+    "reopen": REPORTER,
+    "rate": REPORTER,
+    "grid_stats": {**STAFF, STREET_OFFICE: ALL, GRID_LIAISON: OWN_GRID, PARTY_SECRETARY: OWN_GRID},
+    "all_grid_stats": {COMMUNITY_ADMIN: ALL, POLICE_DESK: ALL, STREET_OFFICE: ALL, SYSTEM: ALL},
+    # the three must-visits
+    "list_visit_tasks": STAFF,
+    "list_visit_logs": STAFF,
+    "record_visit": {COMMUNITY_ADMIN: ALL, GRID_WORKER: OWN_GRID, SYSTEM: ALL},
+    "create_year_end_visits": OFFICE,
+    # door-to-door campaigns
+    "start_campaign": OFFICE,
+    "record_household_visit": {COMMUNITY_ADMIN: ALL, GRID_WORKER: OWN_GRID, SYSTEM: ALL},
+    "campaign_coverage": {COMMUNITY_ADMIN: ALL, STREET_OFFICE: ALL, GRID_WORKER: OWN_GRID, SYSTEM: ALL},
+    # service windows
+    "submit_window_request": {COMMUNITY_ADMIN: ALL, GRID_WORKER: OWN_GRID, RESIDENT: OWN, SYSTEM: ALL},
+    "get_window_request": {COMMUNITY_ADMIN: ALL, GRID_WORKER: OWN_GRID, RESIDENT: OWN, SYSTEM: ALL},
+    "transfer_window_request": OFFICE,
+    "escalate_window_request": OFFICE,
+    "complete_window_request": OFFICE,
+    # mediation, patrols, CCTV
+    "open_mediation": STAFF,
+    "record_mediation_session": STAFF,
+    "start_patrol": STAFF,
+    "patrol_checkin": STAFF,
+    "end_patrol": STAFF,
+    "register_camera": {COMMUNITY_ADMIN: ALL, POLICE_DESK: ALL, SYSTEM: ALL},
+    "cctv_alarm": {COMMUNITY_ADMIN: ALL, POLICE_DESK: ALL, SYSTEM: ALL},
+})
+
+# What the service does on its own authority (timers, event handlers).
+SERVICE = Grant(system_actor("grid_events"), ALL)
 
 
-def check_staff(actor, incident=None):
-    """Residents only report, rate and reopen; a grid worker acts in their own grid only.
-    No actor: the service itself (timers, handlers) acts."""
-    if actor is None or actor.get("role") == SYSTEM:
+def check_visible(grant, what, field, value, grid=None, owners=()):
+    """A record outside `grant` does not exist for its caller: the same NotFound as a missing one."""
+    if not grant.covers(grid, owners):
+        raise not_found(what, field, value)
+
+
+def check_acts_in(grant, grid_code, field="grid_code"):
+    """A command that puts a record in `grid_code`: a grid-scoped caller may only use their own."""
+    if grant.rule == OWN_GRID and grid_code != grant.grid:
+        raise Forbidden("a grid worker acts in their own grid only",
+                        {field: [f"{grid_code} is not your grid"]})
+
+
+def grid_scope(grant, requested):
+    """The grid a list is narrowed to: the caller's own for a grid-scoped caller (Forbidden when
+    they ask for another), else what they asked for (None: every grid)."""
+    if grant.rule != OWN_GRID:
+        return requested
+    check_acts_in(grant, requested or grant.grid)
+    return grant.grid
+
+
+def check_report(data, grant):
+    """A resident reports as themself, from a resident's point of view: the source, the priority
+    and who reported are staff's to set."""
+    if grant.role != RESIDENT:
         return
-    role = actor_role(actor)
-    if role not in STAFF_ROLES:
-        raise Forbidden("only staff may do this", {"role": [f"{role} may not"]})
-    if role == "grid_worker" and incident is not None and actor_grid(actor) != incident["grid_code"]:
-        raise Forbidden("this incident belongs to another grid", {"grid_code": [incident["grid_code"]]})
+    refused = {}
+    if data.get("source") not in (None, "resident"):
+        refused["source"] = ["a resident's report has source resident"]
+    if data.get("priority"):
+        refused["priority"] = ["the priority is set by the category or by staff"]
+    if data.get("reporter_resident_id") not in (None, grant.actor_id):
+        refused["reporter_resident_id"] = ["a resident reports as themself"]
+    if refused:
+        raise Forbidden("not for a resident to set", refused)
 
 
-def check_not_resident(actor, what):
-    """Visits and campaigns are recorded by staff (or the service); residents may not."""
-    if actor_role(actor) == "resident":
-        raise Forbidden(f"only staff {what}", {"role": ["resident"]})
-
-
-def check_reporter(actor, incident):
-    """Rating, reopening and closing are the reporter's (or the office's, recording it for them)."""
-    if actor is None or actor.get("role") == SYSTEM or actor_role(actor) in SUPERVISORS:
-        return
-    reporter = incident.get("reporter_resident_id")
-    if actor_role(actor) == "resident" and reporter and actor_id(actor) == reporter:
-        return
-    raise Forbidden("only the reporter may do this", {"actor": ["not the reporter"]})
-
-
-def check_supervisor(actor):
-    if actor is not None and actor_role(actor) not in SUPERVISORS:
-        raise Forbidden("only the community office may do this", {"role": [str(actor_role(actor))]})
-
-
-def check_lifecycle(actor, action, incident):
-    """Who may apply a lifecycle action: the reporter's actions, or staff of the incident's grid."""
-    if action in ("rate", "reopen", "close"):
-        check_reporter(actor, incident)  # the handler does not close their own work
-    elif action != "auto_close":
-        check_staff(actor, incident)
-
-
-def reader_scope(actor):
-    """A resident sees only what they reported; staff and services see everything."""
-    if actor is not None and actor_role(actor) not in STAFF_ROLES:
-        return {"reporter_resident_id": actor_id(actor, "-")}
-    return {}
-
-
-def visible(incident, actor):
-    """The incident if `actor` may see it; to a resident, others' reports do not exist."""
-    scope = reader_scope(actor)
-    if scope and incident.get("reporter_resident_id") != scope["reporter_resident_id"]:
-        raise NotFound("no such incident", {"incident_id": [incident["incident_id"]]})
-    return incident
-
-
-def reporter_of(data, actor):
+def reporter_of(data, grant):
     """A resident reports as themself; staff may name the resident they report for."""
-    return actor_id(actor) if actor_role(actor) == "resident" else data.get("reporter_resident_id")
+    return grant.actor_id if grant.role == RESIDENT else data.get("reporter_resident_id")
+
+
+def campaign_covers(grant, campaign):
+    """A grid worker sees a campaign that visits their grid (and only their grid's households)."""
+    return grant.rule != OWN_GRID or grant.grid in campaign["grid_codes"]
+
+
+def mediation_grid(grant, incident, requested):
+    """The grid a new mediation belongs to: its incident's, else the one named, else a grid
+    worker's own (the office may open a community-wide one, with no grid)."""
+    if incident is not None:
+        if requested and requested != incident["grid_code"]:
+            raise InvalidInput("the incident is in another grid",
+                               {"grid_code": [f"the incident is in {incident['grid_code']}"]})
+        return incident["grid_code"]
+    grid = requested or (grant.grid if grant.rule == OWN_GRID else None)
+    check_acts_in(grant, grid)
+    return grid
 
 
 # ---------------------------------------------------------------- routing
@@ -359,14 +431,34 @@ def _rate(part, whole):
     return {"count": part, "of": whole, "rate": round(part / whole, 4) if whole else None}
 
 
-def grid_statistics(incidents: list) -> dict:
-    """Response time (reported -> first accepted), resolution time (reported -> latest resolved),
-    on-time rate (resolved by the overall deadline, extensions included), satisfaction rate
-    (ratings of 4 or 5 among rated), reopen rate (reopened at least once among ever resolved)."""
+def respond_by(cat: Category, reported_at: datetime, dispatched: bool) -> datetime:
+    """When the reporter must have seen someone take the incident on: the category's acceptance
+    time from the report, plus the dispatch clock when no one could be sent at once."""
+    waited = 0 if dispatched else DISPATCH_MINUTES
+    return reported_at + timedelta(minutes=waited + cat.accept_minutes)
+
+
+def response_deadline(incident: dict) -> datetime:
+    """`respond_by` as stored at the report (incidents of earlier versions: from the category)."""
+    return incident.get("respond_by") or respond_by(category(incident["category"]),
+                                                    incident["reported_at"], True)
+
+
+def grid_statistics(incidents: list, now: datetime) -> dict:
+    """The five rates and the times behind them, for `incidents` (one grid's, or every grid's).
+
+    - response time (reported -> first accepted) and resolution time (reported -> latest resolved);
+    - response_on_time: first accepted by `respond_by`, among incidents accepted or still waiting
+      past that deadline (one rejected or merged before anyone accepted it is not counted);
+    - on_time: resolved by the overall deadline (extensions included), among those ever resolved;
+    - satisfaction: ratings of 4 or 5 among rated; reopen: reopened at least once among ever
+      resolved; escalation: climbed at least one rung of the ladder, among all incidents."""
     by_status = {}
     for i in incidents:
         by_status[i["status"]] = by_status.get(i["status"], 0) + 1
     accepted = [i for i in incidents if i.get("accepted_at")]
+    waiting_late = [i for i in incidents if not i.get("accepted_at") and i["status"] in OPEN
+                    and now > response_deadline(i)]
     resolved = [i for i in incidents if i.get("resolved_at")]
     rated = [i for i in incidents if i.get("rating")]
     return {
@@ -374,10 +466,13 @@ def grid_statistics(incidents: list) -> dict:
         "by_status": by_status,
         "response_minutes_avg": _mean_minutes([i["accepted_at"] - i["reported_at"] for i in accepted]),
         "resolution_minutes_avg": _mean_minutes([i["resolved_at"] - i["reported_at"] for i in resolved]),
+        "response_on_time": _rate(sum(1 for i in accepted if i["accepted_at"] <= response_deadline(i)),
+                                  len(accepted) + len(waiting_late)),
         "on_time": _rate(sum(1 for i in resolved if i["resolved_at"] <= i["due_at"]), len(resolved)),
         "satisfaction": _rate(sum(1 for i in rated if i["rating"] >= 4), len(rated)),
         "rating_avg": round(sum(i["rating"] for i in rated) / len(rated), 2) if rated else None,
         "reopen": _rate(sum(1 for i in resolved if i.get("reopen_count")), len(resolved)),
+        "escalation": _rate(sum(1 for i in incidents if i.get("escalation_level")), len(incidents)),
     }
 
 

@@ -8,6 +8,7 @@ from services.grid_events import domain
 INDEXES = {
     "incidents": [
         IndexModel("incident_id", unique=True, name="incident_id"),
+        IndexModel([("reporter_resident_id", ASCENDING), ("reported_at", DESCENDING)], name="reporter"),
         IndexModel([("grid_code", ASCENDING), ("status", ASCENDING), ("reported_at", DESCENDING)],
                    name="grid_status"),
         IndexModel([("grid_code", ASCENDING), ("category", ASCENDING), ("reported_at", DESCENDING)],
@@ -26,7 +27,8 @@ INDEXES = {
         IndexModel([("resident_id", ASCENDING), ("status", ASCENDING)], name="resident_open"),
         IndexModel([("grid_code", ASCENDING), ("status", ASCENDING)], name="grid_status"),
     ],
-    "visit_logs": [IndexModel("task_id", name="task"), IndexModel("resident_id", name="resident")],
+    "visit_logs": [IndexModel("task_id", name="task"), IndexModel("resident_id", name="resident"),
+                   IndexModel([("grid_code", ASCENDING), ("recorded_at", DESCENDING)], name="grid")],
     "campaigns": [IndexModel("campaign_id", unique=True, name="campaign_id")],
     "campaign_households": [
         IndexModel([("campaign_id", ASCENDING), ("household_id", ASCENDING)], unique=True, name="household"),
@@ -117,9 +119,9 @@ def visit_task_filter(query):
     return flt
 
 
-def visit_logs(db, query, limit=200):
-    """The visit log of one resident or one task, newest first."""
-    flt = {k: query[k] for k in ("resident_id", "task_id") if query.get(k)}
+def visit_logs(db, query, scope, limit=200):
+    """The visit log of one resident or one task, newest first, within `scope` (a grant's filter)."""
+    flt = {**{k: query[k] for k in ("resident_id", "task_id") if query.get(k)}, **scope}
     return list(db.visit_logs.find(flt, sort=[("recorded_at", -1)], limit=limit))
 
 
@@ -127,8 +129,8 @@ def stats_of(db, query):
     return list(db.incidents.find(stats_filter(query), projection=STATS_FIELDS))
 
 
-STATS_FIELDS = {k: 1 for k in ("grid_code", "status", "reported_at", "accepted_at", "resolved_at", "due_at",
-                               "rating", "reopen_count")}
+STATS_FIELDS = {k: 1 for k in ("grid_code", "category", "status", "reported_at", "respond_by", "accepted_at",
+                               "resolved_at", "due_at", "rating", "reopen_count", "escalation_level")}
 
 
 def stats_filter(query):

@@ -4,9 +4,9 @@ The campaign snapshots its households and their members from registry.list_house
 starts, so its coverage is exact against a fixed list: "no household missed, no person missed".
 """
 
-from services.grid_events import domain
+from services.grid_events import domain, store
+from services.grid_events.use_cases.registry import asked
 from shared import queries
-from shared.context import actor_id
 from shared.errors import not_found
 
 PAGE_SIZE = 500
@@ -15,22 +15,23 @@ PAGE_SIZE = 500
 def households_of(registry, grid_codes):
     households, page = [], 1
     while True:
-        result = registry.list_households({"grid_codes": grid_codes, "page": page, "page_size": PAGE_SIZE})
+        query = {"grid_codes": grid_codes, "page": page, "page_size": PAGE_SIZE}
+        result = asked(lambda query=query: registry.list_households(query), "grid_codes")
         households.extend(result["items"])
         if not result["items"] or len(households) >= result["total"]:
             return households
         page += 1
 
 
-def start(db, registry, data, actor, now):
-    domain.check_not_resident(actor, "start campaigns")
-    for code in data["grid_codes"]:
-        registry.get_grid(code)  # NotFound / InvalidInput for an unknown grid
+def start(db, registry, data, grant, now):
+    for code in sorted(set(data["grid_codes"])):  # NotFound for an unknown grid
+        if store.grid(db, code) is None:
+            asked(lambda code=code: registry.get_grid(code), "grid_codes")
     households = households_of(registry, sorted(set(data["grid_codes"])))
     campaign_id = domain.new_id("CMP", now)
     campaign = {"_id": campaign_id, "campaign_id": campaign_id, "name": data["name"], "kind": data["kind"],
                 "grid_codes": data["grid_codes"], "started_at": now,
-                "started_by": actor_id(actor, "system"),
+                "started_by": grant.actor_id,
                 "households": len(households), "residents": sum(len(h["members"]) for h in households),
                 "remaining": len(households), "completed_at": None}
     rows = [{"campaign_id": campaign_id, **{k: h.get(k) for k in ("household_id", "grid_code", "building",
@@ -56,17 +57,24 @@ def _emit_completed(tx, campaign):
         k: campaign[k] for k in ("campaign_id", "name", "grid_codes", "households", "residents")})
 
 
-def record_household_visit(db, data, actor, now):
-    domain.check_not_resident(actor, "record campaign visits")
+def load(db, campaign_id, grant):
+    """The campaign, if it visits the caller's grid (a grid worker's), else NotFound."""
+    campaign = queries.load(db.campaigns, "campaign_id", campaign_id, "campaign")
+    if not domain.campaign_covers(grant, campaign):
+        raise not_found("campaign", "campaign_id", campaign_id)
+    return campaign
+
+
+def record_household_visit(db, data, grant, now):
+    """A visit to one household of the campaign (a grid worker: of their own grid)."""
     reached = sorted(set(data["residents_reached"]))
-    visit = {"at": now, "by": actor_id(actor, "system"), "residents_reached": reached,
-             "note": data.get("note")}
+    visit = {"at": now, "by": grant.actor_id, "residents_reached": reached, "note": data.get("note")}
 
     def work(tx):
-        campaign = queries.load(tx.campaigns, "campaign_id", data["campaign_id"], "campaign")
+        campaign = load(tx, data["campaign_id"], grant)
         household = tx.campaign_households.find_one({"campaign_id": campaign["campaign_id"],
                                                      "household_id": data["household_id"]})
-        if household is None:
+        if household is None or not grant.covers(grid=household["grid_code"]):
             raise not_found("household in this campaign", "household_id", data["household_id"])
         progress = domain.household_progress(household, set(reached))
         newly_covered = progress["covered"] and not household["covered"]
@@ -83,12 +91,14 @@ def record_household_visit(db, data, actor, now):
             _emit_completed(tx, after)
         return campaign["campaign_id"]
 
-    return coverage(db, db.run_transaction(work))
+    return coverage(db, db.run_transaction(work), grant)
 
 
-def coverage(db, campaign_id):
-    campaign = queries.load(db.campaigns, "campaign_id", campaign_id, "campaign")
-    households = list(db.campaign_households.find({"campaign_id": campaign_id}, projection={"visits": 0}))
+def coverage(db, campaign_id, grant):
+    """Who is still missed; a grid worker sees their own grid's part of the campaign."""
+    campaign = load(db, campaign_id, grant)
+    households = list(db.campaign_households.find(
+        {"campaign_id": campaign_id, **grant.query(grid_field="grid_code")}, projection={"visits": 0}))
     report = domain.coverage(campaign, households)
     report["completed_at"] = campaign.get("completed_at")
     return report

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pymongo.errors import PyMongoError
 
 from services.grid_events import domain, store
+from services.grid_events.use_cases.registry import asked
 from shared import queries
-from shared.context import actor_id
 from shared.errors import Busy, Conflict
 
 log = logging.getLogger(__name__)
@@ -22,21 +22,60 @@ def load(db, incident_id):
     return queries.load(db.incidents, "incident_id", incident_id, "incident")
 
 
+def load_visible(db, incident_id, grant, field="incident_id"):
+    """The incident, if `grant` covers it (its grid, or its reporter); NotFound otherwise."""
+    incident = queries.load(db.incidents, "incident_id", incident_id, "incident", name=field)
+    domain.check_visible(grant, "incident", field, incident_id, grid=incident["grid_code"],
+                         owners=[incident.get("reporter_resident_id")])
+    return incident
+
+
+def get(db, incident_id, grant):
+    return load_visible(db, incident_id, grant)
+
+
+def list_incidents(db, query, grant, now):
+    """A page of incidents, narrowed to the caller's grid (a grid worker) or reports (a resident)."""
+    query = {**query, "grid_code": domain.grid_scope(grant, query.get("grid_code"))}
+    flt = store.incident_filter(query, now)
+    if grant.rule == domain.OWN:
+        flt["reporter_resident_id"] = grant.actor_id
+    return queries.page(db.incidents, flt, query, [("reported_at", -1)])
+
+
+def grid_stats(db, query, grant, now):
+    """One grid's figures (a grid-scoped caller: their own grid); without a grid, every grid's
+    incidents together."""
+    grid = domain.grid_scope(grant, query.get("grid_code"))
+    found = store.stats_of(db, {**query, "grid_code": grid})
+    return {"grid_code": grid, **domain.grid_statistics(found, now)}
+
+
+def all_grid_stats(db, query, now):
+    """`grid_stats` of every grid with incidents, side by side: {grid_code: stats}."""
+    by_grid = {}
+    for incident in store.stats_of(db, query):
+        by_grid.setdefault(incident["grid_code"], []).append(incident)
+    return {code: domain.grid_statistics(found, now) for code, found in sorted(by_grid.items())}
+
+
 # ---------------------------------------------------------------- routing
 
 
 def route(db, registry, address, grid_code, cat):
     """(grid {"code","name"}, assignee staff id or None) for a report."""
+    field = "address" if address else "grid_code"
     grid = store.grid_of_building(db, address["building"]) if address else store.grid(db, grid_code)
     if grid is None:  # not heard of yet: the registry knows (or refuses: unknown grid, no grid)
         if address:
-            grid_code = registry.grid_of_address(
+            grid_code = asked(lambda: registry.grid_of_address(
                 {"building": address["building"], "unit": address.get("unit"), "room": address.get("room")}
-            )["grid_code"]
+            ), field)["grid_code"]
             grid = store.grid(db, grid_code)
     assignee = domain.assignee(cat, store.staff_of_grid(db, grid["_id"])) if grid else None
     if grid is None or assignee is None:
-        known = registry.get_grid(grid["_id"] if grid else grid_code)
+        code = grid["_id"] if grid else grid_code
+        known = asked(lambda: registry.get_grid(code), field)
         staff = [{"_id": s["staff_id"], "role": s["role"]} for s in known.get("staff") or ()]
         return {"code": known["code"], "name": known["name"]}, domain.assignee(cat, staff)
     return {"code": grid["_id"], "name": grid["name"]}, assignee
@@ -45,22 +84,26 @@ def route(db, registry, address, grid_code, cat):
 def police_desk(db, registry):
     """The community police desk's staff ids."""
     desk = store.holders(db, "police_desk")
-    return desk or sorted(s["staff_id"] for s in registry.list_staff({"role": "police_desk"}))
+    return desk or sorted(s["staff_id"] for s in asked(lambda: registry.list_staff({"role": "police_desk"})))
 
 
 # ---------------------------------------------------------------- report
 
 
-def report(db, registry, settings, data, actor, now, extra=None):
-    incident = prepare(db, registry, settings, data, actor, now, extra)
+def report(db, registry, settings, data, grant, now, extra=None):
+    domain.check_report(data, grant)
+    incident = prepare(db, registry, settings, data, grant, now, extra)
     db.run_transaction(lambda tx: record(tx, incident))
     return incident
 
 
-def prepare(db, registry, settings, data, actor, now, extra=None):
-    """A new incident document, routed and checked for duplicates; nothing is written yet."""
+def prepare(db, registry, settings, data, grant, now, extra=None):
+    """A new incident document, routed and checked for duplicates; nothing is written yet.
+    A grid-scoped caller reports in their own grid only."""
+    actor = grant.actor
     cat = domain.category(data["category"])
     grid, assignee = route(db, registry, data.get("address"), data.get("grid_code"), cat)
+    domain.check_acts_in(grant, grid["code"], "address" if data.get("address") else "grid_code")
     police = police_desk(db, registry) if cat.police else []
     status = domain.DISPATCHED if assignee else domain.REPORTED
     incident_id = domain.new_id("INC", now)
@@ -70,12 +113,13 @@ def prepare(db, registry, settings, data, actor, now, extra=None):
         "category": cat.code, "priority": data.get("priority") or cat.priority,
         "description": data["description"], "address": data.get("address"),
         "location": data.get("location"), "photos": data.get("photos") or [],
-        "source": data.get("source") or "resident", "reporter_resident_id": domain.reporter_of(data, actor),
+        "source": data.get("source") or "resident", "reporter_resident_id": domain.reporter_of(data, grant),
         "status": status, "assignee_staff_id": assignee, "also_police": cat.police,
         "police_staff_ids": police,
         "reported_at": now, "state_since": now,
         "state_deadline": domain.state_deadline(cat, status, now),
         "due_at": domain.overall_deadline(cat, now),
+        "respond_by": domain.respond_by(cat, now, dispatched=assignee is not None),
         "escalation_level": 0, "escalations": [], "next_escalation_at": None,
         "extensions": [], "accepted_at": None, "resolved_at": None, "closed_at": None,
         "rating": None, "reopen_count": 0, "duplicates": [], "merged_into": None,
@@ -122,12 +166,13 @@ def _emit_dispatched(tx, incident):
 # ---------------------------------------------------------------- lifecycle
 
 
-def act(db, action, data, actor, now, **fields):
-    """Apply lifecycle `action` to the incident `data["incident_id"]`; returns the new document."""
+def act(db, action, data, grant, now, **fields):
+    """Apply lifecycle `action` to the incident `data["incident_id"]` (within the caller's grant);
+    returns the new document."""
+    actor = grant.actor
 
     def work(tx):
-        incident = load(tx, data["incident_id"])
-        domain.check_lifecycle(actor, action, incident)
+        incident = load_visible(tx, data["incident_id"], grant)
         note = data.get("note") or data.get("reason")
         changes, entry = domain.transition(incident, action, now, actor, note)
         changes.update(fields)
@@ -144,11 +189,10 @@ def _emit_for(tx, action, incident, actor, data):
     if action == "dispatch":
         _emit_dispatched(tx, incident)
     elif action == "accept":
-        tx.emit("grid_events.incident_accepted",
-                {**fact, "staff_id": actor_id(actor) or incident["assignee_staff_id"] or "system"})
+        tx.emit("grid_events.incident_accepted", {**fact, "staff_id": actor["id"]})
     elif action == "resolve":
         tx.emit("grid_events.incident_resolved", {
-            **fact, "resolved_by": actor_id(actor), "resolution": data["resolution"],
+            **fact, "resolved_by": actor["id"], "resolution": data["resolution"],
             "reporter_resident_id": incident.get("reporter_resident_id")})
     elif action == "reopen":
         tx.emit("grid_events.incident_reopened", {**fact, "reason": data["reason"]})
@@ -160,23 +204,24 @@ def _emit_for(tx, action, incident, actor, data):
                                                 "automatic": action == "auto_close"})
 
 
-def dispatch(db, data, actor, now):
-    return act(db, "dispatch", data, actor, now, assignee_staff_id=data["assignee_staff_id"])
+def dispatch(db, data, grant, now):
+    return act(db, "dispatch", data, grant, now, assignee_staff_id=data["assignee_staff_id"])
 
 
-def merge(db, data, actor, now):
-    """Staff confirm a duplicate: it closes as `duplicate`, merged into an open incident."""
+def merge(db, data, grant, now):
+    """Staff confirm a duplicate: it closes as `duplicate`, merged into an open incident (both
+    within the caller's grant)."""
+    actor = grant.actor
 
     def work(tx):
-        primary = load(tx, data["into_incident_id"])
+        incident = load_visible(tx, data["incident_id"], grant)
+        primary = load_visible(tx, data["into_incident_id"], grant, "into_incident_id")
         if primary["incident_id"] == data["incident_id"]:
             raise Conflict("an incident cannot be merged into itself",
                            {"into_incident_id": ["same incident"]})
         if primary["status"] in domain.FINAL:
             raise Conflict(f"cannot merge into an incident that is {primary['status']}",
                            {"into_incident_id": [primary["status"]]}, code="illegal_transition")
-        incident = load(tx, data["incident_id"])
-        domain.check_staff(actor, incident)
         changes, entry = domain.transition(incident, "merge", now, actor, data.get("note"))
         changes["merged_into"] = primary["incident_id"]
         tx.incidents.update_one({"_id": incident["_id"]}, {"$set": changes, "$push": {"history": entry}})
@@ -190,12 +235,12 @@ def merge(db, data, actor, now):
 # ---------------------------------------------------------------- extensions
 
 
-def request_extension(db, data, actor, now):
+def request_extension(db, data, grant, now):
+    actor = grant.actor
+
     def work(tx):
-        incident = load(tx, data["incident_id"])
-        domain.check_staff(actor, incident)
-        extension = domain.extension_request(incident, data["minutes"], data["reason"],
-                                             actor_id(actor, "system"), now)
+        incident = load_visible(tx, data["incident_id"], grant)
+        extension = domain.extension_request(incident, data["minutes"], data["reason"], actor["id"], now)
         entry = domain.history_entry("request_extension", incident["status"], incident["status"], now, actor,
                                      f"{data['minutes']} min: {data['reason']}")
         tx.incidents.update_one({"_id": incident["_id"]},
@@ -205,13 +250,13 @@ def request_extension(db, data, actor, now):
     return db.run_transaction(work)
 
 
-def grant_extension(db, data, actor, now):
-    domain.check_supervisor(actor)
+def grant_extension(db, data, grant, now):
+    actor = grant.actor
 
     def work(tx):
-        incident = load(tx, data["incident_id"])
+        incident = load_visible(tx, data["incident_id"], grant)
         changes, decision = domain.extension_decision(incident, data["extension_id"], data["granted"],
-                                                      data["reason"], actor_id(actor, "system"), now)
+                                                      data["reason"], actor["id"], now)
         entry = domain.history_entry(f"extension_{decision}", incident["status"], incident["status"], now,
                                      actor, data["reason"])
         tx.incidents.update_one({"_id": incident["_id"]}, {"$set": changes, "$push": {"history": entry}})
@@ -267,7 +312,8 @@ def auto_close(db, settings, now):
     for incident in store.resolved_before(db, limit):
         try:
             act(db, "auto_close", {"incident_id": incident["_id"],
-                                   "note": f"no rating within {settings.auto_close_days} days"}, None, now)
+                                   "note": f"no rating within {settings.auto_close_days} days"},
+                domain.SERVICE, now)
             closed += 1
         except (Conflict, Busy, PyMongoError):
             log.warning("could not auto-close %s", incident["_id"], exc_info=True)

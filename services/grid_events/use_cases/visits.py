@@ -10,7 +10,6 @@ from pymongo.errors import DuplicateKeyError
 
 from services.grid_events import domain, store
 from shared import queries
-from shared.context import actor_id
 from shared.errors import Conflict
 
 
@@ -113,18 +112,30 @@ def _flag_overdue(tx, task, now):
     return done.modified_count
 
 
-def record_visit(db, data, actor, now):
-    domain.check_not_resident(actor, "record visits")
+def list_tasks(db, query, grant):
+    """A page of visit tasks, narrowed to a grid-scoped caller's grid."""
+    query = {**query, "grid_code": domain.grid_scope(grant, query.get("grid_code"))}
+    return queries.page(db.visit_tasks, store.visit_task_filter(query), query,
+                        [("due_on", 1), ("task_id", 1)])
+
+
+def visit_logs(db, query, grant):
+    return store.visit_logs(db, query, grant.query(grid_field="grid_code"))
+
+
+def record_visit(db, data, grant, now):
     visited_on = (data.get("visited_on") or domain.local_date(now)).isoformat()
-    staff = data.get("staff_id") or actor_id(actor, "system")
+    staff = data.get("staff_id") or grant.actor_id
 
     def work(tx):
         task = queries.load(tx.visit_tasks, "task_id", data["task_id"], "visit task")
+        domain.check_visible(grant, "visit task", "task_id", data["task_id"], grid=task["grid_code"])
         if task["status"] != "open":
             raise Conflict(f"the visit task is {task['status']}", {"status": [task["status"]]},
                            code="illegal_transition")
-        log = {"task_id": task["task_id"], "resident_id": task["resident_id"], "kind": task["kind"],
-               "visited_on": visited_on, "staff_id": staff, "notes": data["notes"], "recorded_at": now}
+        log = {"task_id": task["task_id"], "resident_id": task["resident_id"],
+               "grid_code": task["grid_code"], "kind": task["kind"], "visited_on": visited_on,
+               "staff_id": staff, "notes": data["notes"], "recorded_at": now}
         tx.visit_tasks.update_one({"_id": task["_id"]}, {"$set": {
             "status": "done", "visited_on": visited_on, "visited_by": staff, "done_at": now}})
         tx.visit_logs.insert_one(dict(log))

@@ -73,10 +73,10 @@ POST /v1/incidents/{incident}/accept                FF  FF  AN  FF  FF  FF  FF  
 POST /v1/incidents/{incident}/start                 FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
 POST /v1/incidents/{incident}/resolve               FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
 POST /v1/incidents/{incident}/reject                FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
-POST /v1/incidents/{incident}/close                 AF  FF  FF  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
-POST /v1/incidents/{incident}/reopen                AF  FF  FF  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
-POST /v1/incidents/{incident}/rate                  AF  FF  FF  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
-POST /v1/incidents/{incident}/merge                 FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
+POST /v1/incidents/{incident}/close                 AN  FF  FF  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
+POST /v1/incidents/{incident}/reopen                AN  FF  FF  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
+POST /v1/incidents/{incident}/rate                  AN  FF  FF  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
+POST /v1/incidents/{incident}/merge                 FF  FF  NN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
 POST /v1/incidents/{incident}/extensions            FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
 POST /v1/incidents/{incident}/extensions/{ext}      F   F   F   F   F   F   F   F   F   A   F   F   F
 GET /v1/grid-stats                                  F   F   F   F   F   F   F   F   F   A   A   A   F
@@ -86,7 +86,7 @@ POST /v1/visit-tasks/{task}/visits                  F   F   N   F   F   F   F   
 GET /v1/visit-logs                                  F   F   A   F   F   F   F   F   F   A   A   F   F
 POST /v1/year-end-visits                            F   F   F   F   F   F   F   F   F   A   F   F   F
 POST /v1/campaigns                                  F   F   F   F   F   F   F   F   F   A   F   F   F
-POST /v1/campaigns/{campaign}/household-visits      FF  FF  AA  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
+POST /v1/campaigns/{campaign}/household-visits      FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  FF  FF  FF
 GET /v1/campaigns/{campaign}/coverage               F   F   A   F   F   F   F   F   F   A   F   A   F
 POST /v1/window-requests                            F   F   A   F   F   F   F   F   F   A   F   F   F
 GET /v1/window-requests/{window}                    F   F   F   F   F   F   F   F   F   A   F   F   F
@@ -96,8 +96,8 @@ POST /v1/window-requests/{window}/complete          F   F   F   F   F   F   F   
 POST /v1/mediations                                 F   F   A   F   F   F   F   F   F   A   A   F   F
 POST /v1/mediations/{mediation}/sessions            F   F   A   F   F   F   F   F   F   A   A   F   F
 POST /v1/patrols                                    FF  FF  AF  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
-POST /v1/patrols/{patrol}/checkins                  FF  FF  AA  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
-POST /v1/patrols/{patrol}/end                       FF  FF  AA  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
+POST /v1/patrols/{patrol}/checkins                  FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
+POST /v1/patrols/{patrol}/end                       FF  FF  AN  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
 POST /v1/cameras                                    FF  FF  FF  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
 POST /v1/cameras/{camera}/alarms                    F   F   F   F   F   F   F   F   F   A   A   F   F
 POST /v1/announcements                              FF  FF  AF  FF  FF  FF  FF  FF  FF  AA  AA  FF  FF
@@ -206,8 +206,8 @@ class World:
             "name": "入户走访", "grid_codes": ["G1", "G2"]})["campaign_id"]
         self.window = admin.ok("POST", "/v1/window-requests", json={
             "window": next(iter(_windows())), "subject": "开证明"})["request_id"]
-        self.mediation = admin.ok("POST", "/v1/mediations", json={
-            "subject": "邻里纠纷", "parties": [{"name": "甲"}, {"name": "乙"}],
+        self.mediation = admin.ok("POST", "/v1/mediations", json={  # G1's: grid workers mediate their own
+            "subject": "邻里纠纷", "grid_code": "G1", "parties": [{"name": "甲"}, {"name": "乙"}],
             "mediators": [{"name": "调解员"}]})["mediation_id"]
         self.patrol = {g: admin.ok("POST", "/v1/patrols", json={
             "grid_code": g, "shift": "night", "team": ["巡逻员"], "route": ["东门", "西门"]})["patrol_id"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import CommandRefused, Conflict, InvalidInput, NotFound
 
 
 def test_mediation_of_a_dispute_incident_until_agreement(community, rpc):
@@ -73,3 +73,43 @@ def test_repeated_cctv_alarms_from_one_camera_fold_into_one_incident(community, 
     later = ge.cctv_alarm({"camera_id": "CAM-017"})
     assert later["folded"] is False and later["incident_id"] != first["incident_id"]
     assert len(emitted("grid_events.incident_reported", 2)) == 2
+
+
+def _at_once(config, calls):
+    """Run (rpc, payload) calls at the same time, each on its own client; (kind, answer) each."""
+    import eventlet
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    def call(job):
+        name, payload = job
+        with ClusterRpcProxy(config, context_data={"actor": {"id": "CA-1", "role": "community_admin"}}) as c:
+            try:
+                return "ok", getattr(c.grid_events, name)(payload)
+            except CommandRefused as refused:
+                return refused.code, refused.fields
+            except Exception as exc:  # noqa: BLE001 -- what the bug gave: a bare RemoteError
+                return type(exc).__name__, str(exc)[:200]
+
+    return list(eventlet.GreenPool(len(calls)).imap(call, calls))
+
+
+def test_concurrent_sessions_and_check_ins_are_each_kept_in_order(community, rpc, config, gdb):
+    """Writes that collide are rerun from a fresh read: ten sessions at once are numbered 1..10,
+    twelve check-ins at once are all kept, and none answers anything but its result."""
+    ge = rpc("grid_events")
+    route = [f"P{n}" for n in range(12)]
+    pid = ge.start_patrol({"grid_code": "G1", "shift": "night", "team": ["甲"], "route": route})["patrol_id"]
+    mid = ge.open_mediation({"subject": "x", "grid_code": "G1", "parties": [{"name": "a"}, {"name": "b"}],
+                             "mediators": [{"name": "m"}]})["mediation_id"]
+    results = _at_once(config, [("patrol_checkin", {"patrol_id": pid, "checkpoint": p}) for p in route]
+                       + [("record_mediation_session", {"mediation_id": mid, "notes": f"第{n}次",
+                                                        "outcome": "continued"}) for n in range(10)])
+    assert [kind for kind, _ in results] == ["ok"] * 22
+    patrol = gdb.patrols.find_one({"_id": pid})
+    assert sorted(c["checkpoint"] for c in patrol["checkins"]) == sorted(route)
+    sessions = gdb.mediations.find_one({"_id": mid})["sessions"]
+    assert [s["number"] for s in sessions] == list(range(1, 11))
+
+    ended = _at_once(config, [("end_patrol", {"patrol_id": pid})] * 4)
+    assert sorted(kind for kind, _ in ended) == ["illegal_transition"] * 3 + ["ok"]
+    assert gdb.patrols.find_one({"_id": pid})["missed_checkpoints"] == []

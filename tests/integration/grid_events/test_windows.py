@@ -45,3 +45,18 @@ def test_a_transfer_out_to_a_department_and_unknown_windows(services, rpc):
     out = ge.transfer_window_request({"request_id": request["request_id"], "to": "区城管执法局",
                                       "reason": "执法权限在区"})
     assert out["status"] == "transferred_out" and out["department"] == "区城管执法局"
+
+
+def test_clerks_acting_at_once_on_one_request_are_decided_one_after_the_other(services, rpc, config, gdb):
+    """Five transfers of one request to one window at once: one moves it, the others see where it
+    now is (already at this window); no crash, one history entry."""
+    from tests.integration.grid_events.test_field_work import _at_once
+
+    rid = rpc("grid_events").submit_window_request({"window": "documents", "subject": "居住证"})["request_id"]
+    results = _at_once(config, [("transfer_window_request", {"request_id": rid, "to": "health",
+                                                             "reason": "卫健"})] * 5)
+    assert sorted(kind for kind, _ in results) == ["invalid_input"] * 4 + ["ok"]
+    assert [fields for kind, fields in results if kind != "ok"] == [
+        {"to": ["must differ from the current window"]}] * 4
+    stored = gdb.window_requests.find_one({"_id": rid})
+    assert stored["window"] == "health" and len(stored["transfers"]) == 1

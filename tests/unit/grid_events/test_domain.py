@@ -168,7 +168,7 @@ def test_without_locations_the_same_building_is_near():
 
 def test_grid_statistics_against_hand_computed_figures():
     def inc(status, accepted=None, resolved=None, due_h=24, rating=None, reopened=0):
-        return {"status": status, "reported_at": T0,
+        return {"status": status, "category": "noise", "reported_at": T0,
                 "accepted_at": T0 + timedelta(minutes=accepted) if accepted is not None else None,
                 "resolved_at": T0 + timedelta(hours=resolved) if resolved is not None else None,
                 "due_at": T0 + timedelta(hours=due_h), "rating": rating, "reopen_count": reopened}
@@ -179,7 +179,7 @@ def test_grid_statistics_against_hand_computed_figures():
         inc("resolved", accepted=30, resolved=8),
         inc("in_progress", accepted=60),
         inc("rejected"),
-    ])
+    ], T0 + timedelta(days=3))
     assert stats["incidents"] == 5
     assert stats["by_status"] == {"closed": 2, "resolved": 1, "in_progress": 1, "rejected": 1}
     assert stats["response_minutes_avg"] == 30.0  # (10 + 20 + 30 + 60) / 4
@@ -191,9 +191,38 @@ def test_grid_statistics_against_hand_computed_figures():
 
 
 def test_statistics_of_an_empty_grid():
-    stats = domain.grid_statistics([])
+    stats = domain.grid_statistics([], T0)
     assert stats["incidents"] == 0 and stats["response_minutes_avg"] is None
     assert stats["on_time"] == {"count": 0, "of": 0, "rate": None}
+    assert stats["response_on_time"] == stats["escalation"] == {"count": 0, "of": 0, "rate": None}
+
+
+def test_on_time_response_and_escalation_rates_against_hand_computed_figures():
+    """noise: accept within 30 min of the report (60 when it first waited for dispatch).
+    A accepted at 20 min -> on time; B at 45 min -> late; C reported unassigned, accepted at 50
+    min -> on time (30 + 30); D still dispatched at 40 min -> late, counts against;
+    E dispatched 10 min ago -> not yet due, not counted; F rejected unaccepted -> not counted.
+    response on time 2 / 4. Escalated (level >= 1): B and D -> 2 / 6."""
+    now = T0 + timedelta(minutes=40)
+
+    def inc(status, accepted=None, reported=0, dispatched=True, level=0):
+        at = T0 + timedelta(minutes=reported)
+        return {"status": status, "category": "noise", "reported_at": at,
+                "respond_by": domain.respond_by(domain.category("noise"), at, dispatched),
+                "accepted_at": T0 + timedelta(minutes=accepted) if accepted is not None else None,
+                "resolved_at": None, "due_at": at + timedelta(hours=24), "rating": None,
+                "escalation_level": level}
+
+    stats = domain.grid_statistics([
+        inc("accepted", accepted=20), inc("in_progress", accepted=45, level=1),
+        inc("accepted", accepted=50, dispatched=False), inc("dispatched", level=2),
+        inc("dispatched", reported=30), inc("rejected"),
+    ], now)
+    assert stats["response_on_time"] == {"count": 2, "of": 4, "rate": 0.5}
+    assert stats["escalation"] == {"count": 2, "of": 6, "rate": 0.3333}
+    assert stats["response_minutes_avg"] == 38.3  # (20 + 45 + 50) / 3
+    older = {**inc("accepted", accepted=25), "respond_by": None}  # stored before respond_by existed
+    assert domain.grid_statistics([older], now)["response_on_time"]["count"] == 1
 
 
 # ---------------------------------------------------------------- CCTV, visits
