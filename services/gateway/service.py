@@ -10,7 +10,7 @@ from nameko.dependency_providers import Config
 from services.gateway import metrics, open311, openapi, routes, store, use_cases, web
 from services.gateway import schemas as s
 from services.gateway.console import recorder
-from services.gateway.console.pages import ConsolePages
+from services.gateway.console import pages as console  # a module: `nameko run` runs every class it finds
 from services.gateway.dependencies import Accounts, Caller, Services
 from services.gateway.web import api
 from shared import clock
@@ -29,7 +29,7 @@ def route_table(table):
     return bind
 
 
-class GatewayService(ConsolePages):
+class GatewayService(console.ConsolePages):
     name = "gateway"
 
     db = Mongo({**store.INDEXES, **recorder.INDEXES}, relay=False)
