@@ -50,6 +50,7 @@ from tests.faults.infra import ROOT, PrivateBroker, PrivateDatabase, ServiceProc
 ADMIN = {"id": "fault-suite", "role": "community_admin"}
 RPC_QUEUE = "rpc-registry"
 EVENT_QUEUE = "evt-registry-resident_registered--notifications.on_resident_registered"
+DLQ = "notifications.dlq"
 CALLERS = 8
 CALL_TIMEOUT = 15  # > the services' database timeout (10 s): a call waits out a db restart
 RETRYABLE_CODES = {"unavailable", "in_progress", "busy"}
@@ -66,6 +67,7 @@ class Platform:
         self.database = PrivateDatabase(os.path.join(base, "db"))
         self.processes = []
         self.manual_restarts = 0
+        self.dead_lettered = 0  # the DLQ depth after the previous fault
 
     def start(self):
         self.broker.start()
@@ -209,13 +211,15 @@ class Result:
     lost: int = 0
     twice: int = 0
     unanswered: int = 0
+    dead_lettered: int = 0  # parked in notifications.dlq (replayable, so not lost; still a failure)
     recover_seconds: float = None
     manual_restarts: int = 0
     notes: list = field(default_factory=list)
 
     @property
     def ok(self):
-        return not (self.lost or self.twice or self.manual_restarts or self.unanswered)
+        return not (self.lost or self.twice or self.manual_restarts or self.unanswered
+                    or self.dead_lettered)
 
 
 _serial = itertools.count(1)
@@ -312,6 +316,15 @@ def watch_deliveries(platform, commands, stop):
         eventlet.sleep(0.1)
 
 
+def dead_lettered(platform):
+    """Messages in the consumer's dead-letter queue (0 if it does not exist yet)."""
+    with Connection(platform.broker.uri, connect_timeout=5) as conn:
+        try:
+            return conn.default_channel.queue_declare(DLQ, passive=True).message_count
+        except Exception:  # noqa: BLE001 -- not declared yet: nothing dead-lettered
+            return 0
+
+
 def run_fault(platform, name, inject, household_ids, count, settle):
     commands = make_commands(f"{name.split()[0]}-{int(time.time())}", household_ids, count)
     result = Result(name, sent=count)
@@ -337,6 +350,8 @@ def run_fault(platform, name, inject, household_ids, count, settle):
         result.notes.append(str(exc))
     stop.send(None)
     watcher.wait()
+    parked = dead_lettered(platform)
+    result.dead_lettered, platform.dead_lettered = parked - platform.dead_lettered, parked
 
     registry = platform.db["faults_registry"]
     notifications = platform.db["faults_notifications"]
@@ -416,9 +431,9 @@ def measure_takeover(platform):
 
 def print_table(results):
     columns = ("fault", "sent", "acked", "persisted", "delivered", "lost", "twice", "unanswered",
-               "recover s", "manual restarts")
+               "dead-lettered", "recover s", "manual restarts")
     rows = [(r.fault, r.sent, r.acknowledged, r.persisted, r.delivered, r.lost, r.twice,
-             r.unanswered, "-" if r.recover_seconds is None else f"{r.recover_seconds:.1f}",
+             r.unanswered, r.dead_lettered, "-" if r.recover_seconds is None else f"{r.recover_seconds:.1f}",
              r.manual_restarts) for r in results]
     widths = [max(len(str(x)) for x in col) for col in zip(columns, *rows, strict=False)]
     line = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
