@@ -9,8 +9,8 @@ from nameko.dependency_providers import Config
 
 from services.gateway import metrics, open311, openapi, routes, store, use_cases, web
 from services.gateway import schemas as s
-from services.gateway.console import recorder
 from services.gateway.console import pages as console  # a module: `nameko run` runs every class it finds
+from services.gateway.console import recorder
 from services.gateway.dependencies import Accounts, Caller, Services
 from services.gateway.web import api
 from shared import clock
