@@ -96,12 +96,6 @@ def rerun_on_conflict(use_case, budget=RETRY_SECONDS, name=None):
             eventlet.sleep(pause)
 
 
-def retry_on_conflict(use_case, attempts=None):
-    """Old name of `rerun_on_conflict`, kept until no caller on main uses it (`attempts` is ignored:
-    the budget is time, not a count)."""
-    return rerun_on_conflict(use_case)
-
-
 class AlreadyProcessed(Exception):
     """This handler has already applied this event: the delivery is a duplicate."""
 
