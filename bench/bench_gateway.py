@@ -130,8 +130,9 @@ def main():
     port = _free_port()
     config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
               "MONGO_DB_PREFIX": f"bench_gw_{uuid.uuid4().hex[:6]}_", "max_workers": 60,
-              "serializer": "json", "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "GATEWAY_SECRET": "b" * 40,
-              "GATEWAY_ARGON2": {"time_cost": 1, "memory_kib": 8192}, "LOGGING": {"version": 1}}
+              "serializer": "json", "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+              "GATEWAY": {"secret": "b" * 40, "argon2": {"time_cost": 1, "memory_kib": 8192}},
+              "LOGGING": {"version": 1}}
     env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "BENCH_PASSWORD": PASSWORD}
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              env=env, text=True)

@@ -9,6 +9,7 @@ from nameko.rpc import RpcProxy, ServiceProxy
 
 from services.gateway import domain, metrics
 from services.gateway.use_cases import Passwords, Tokens
+from shared.config import service_settings
 from shared.context import ACTOR
 from shared.errors import CommandRefused
 
@@ -57,13 +58,13 @@ class _Services:
 class Services(RpcProxy):
     """`self.services.call("grid_events", "get_incident", incident_id)`."""
 
-    def __init__(self, timeout_key="GATEWAY_RPC_TIMEOUT_SECONDS", default=30):
+    def __init__(self, default_timeout=30):
         super().__init__(target_service="*")
-        self.timeout_key = timeout_key
-        self.default = default
+        self.default_timeout = default_timeout
 
     def get_dependency(self, worker_ctx):
-        timeout = float(self.container.config.get(self.timeout_key, self.default))
+        settings = service_settings(self.container.config, self.container.service_name)
+        timeout = float(settings.get("rpc_timeout_seconds", self.default_timeout))
         return _Services(worker_ctx, self.rpc_reply_listener, timeout)
 
 
@@ -110,7 +111,7 @@ class Accounts(DependencyProvider):
         config = self.container.config
         self.passwords = Passwords.from_config(config)
         self.tokens = Tokens.from_config(config)
-        self.lockout = domain.Lockout(**(config.get("GATEWAY_LOCKOUT") or {}))
+        self.lockout = domain.Lockout(**(service_settings(config, "gateway").get("lockout") or {}))
 
     def get_dependency(self, worker_ctx):
         return self

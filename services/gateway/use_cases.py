@@ -15,12 +15,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.gateway import domain, metrics, open311, store
+from shared.config import service_settings
 from shared.errors import NotFound
 
 log = logging.getLogger(__name__)
 
 TOKEN_ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "role", "jti", "iat", "exp")
+
+
+def rabbit_api_uri(config):
+    """The RabbitMQ management API the operator pages read queue depths from."""
+    return service_settings(config, "gateway").get("rabbit_api_uri") or "http://guest:guest@127.0.0.1:15672"
 
 
 class Passwords:
@@ -30,7 +36,7 @@ class Passwords:
 
     @classmethod
     def from_config(cls, config):
-        section = (config or {}).get("GATEWAY_ARGON2") or {}
+        section = service_settings(config, "gateway").get("argon2") or {}
         return cls(int(section.get("time_cost", 3)), int(section.get("memory_kib", 65536)))
 
     def hash(self, password):
@@ -46,18 +52,19 @@ class Passwords:
 class Tokens:
     def __init__(self, secret, ttl_seconds=3600):
         if len(secret or "") < 32:
-            raise ValueError("GATEWAY_SECRET must be at least 32 characters")
+            raise ValueError("GATEWAY.secret must be at least 32 characters")
         self.secret = secret
         self.ttl = timedelta(seconds=ttl_seconds)
 
     @classmethod
     def from_config(cls, config):
-        secret = config.get("GATEWAY_SECRET")
+        settings = service_settings(config, "gateway")
+        secret = settings.get("secret")
         if not secret:
-            log.warning("GATEWAY_SECRET is not set: tokens are signed with a random key and end "
-                        "with this process")
+            log.warning("GATEWAY.secret (GATEWAY_SECRET) is not set: tokens are signed with a random "
+                        "key and end with this process")
             secret = secrets.token_urlsafe(48)
-        return cls(secret, int(config.get("GATEWAY_TOKEN_TTL_SECONDS", 3600)))
+        return cls(secret, int(settings.get("token_ttl_seconds", 3600)))
 
     def issue(self, account, now):
         expires = now + self.ttl
@@ -225,7 +232,7 @@ def scrape(services, config, service_names):
             report = None
         metrics.set_health(name, report)
     try:
-        api = ManagementApi(config.get("RABBIT_API_URI") or "http://guest:guest@127.0.0.1:15672")
+        api = ManagementApi(rabbit_api_uri(config))
         metrics.set_queues(queue_rows(api, _vhost(config["AMQP_URI"])))
     except Exception:
         metrics.SCRAPE_ERRORS.labels("rabbitmq_management").inc()

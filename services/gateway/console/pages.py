@@ -42,7 +42,7 @@ class History(DependencyProvider):
 def _broker(config):
     from deploy.queues import ManagementApi, _vhost
 
-    return (ManagementApi(config.get("RABBIT_API_URI") or "http://guest:guest@127.0.0.1:15672"),
+    return (ManagementApi(use_cases.rabbit_api_uri(config)),
             _vhost(config["AMQP_URI"]))
 
 

@@ -65,9 +65,10 @@ class Client:
 
 @pytest.fixture
 def gateway_config(config, web_config):
-    return {**config, **web_config, "GATEWAY_SECRET": "test-only-secret-" + "x" * 32,
-            "GATEWAY_ARGON2": {"time_cost": 1, "memory_kib": 8192},
-            "GATEWAY_LOCKOUT": {"attempts": 3, "minutes": 15}, "GATEWAY_TOKEN_TTL_SECONDS": 3600,
+    return {**config, **web_config,
+            "GATEWAY": {"secret": "test-only-secret-" + "x" * 32,
+                        "argon2": {"time_cost": 1, "memory_kib": 8192},
+                        "lockout": {"attempts": 3, "minutes": 15}, "token_ttl_seconds": 3600},
             "MARKET": {"zone_grids": {"A": "G1", "B": "G2"}, "adoption_quorum": 0.5,
                        "adoption_majority": 0.5}}
 

@@ -33,7 +33,7 @@ def test_wrong_password_and_unknown_user_get_the_same_401(anonymous, accounts):
 
 def test_repeated_failures_lock_the_account_even_for_the_right_password(anonymous, accounts, frozen_clock):
     accounts("zhao.office", "community_admin")
-    for _ in range(3):  # GATEWAY_LOCKOUT attempts=3 in the tests
+    for _ in range(3):  # GATEWAY.lockout attempts=3 in the tests
         assert anonymous.post("/v1/auth/login", json={"username": "zhao.office", "password": "x" * 12}) \
             .status_code == 401
     locked = anonymous.post("/v1/auth/login", json={"username": "zhao.office", "password": PASSWORD})
@@ -172,7 +172,8 @@ def test_a_service_that_is_not_running_is_a_503_not_a_hang(runner_factory, gatew
     from services.gateway.service import GatewayService
     from tests.integration.gateway.conftest import Client
 
-    runner = runner_factory({**gateway_config, "GATEWAY_RPC_TIMEOUT_SECONDS": 0.5}, GatewayService)
+    quick = {**gateway_config["GATEWAY"], "rpc_timeout_seconds": 0.5}
+    runner = runner_factory({**gateway_config, "GATEWAY": quick}, GatewayService)
     runner.start()
     accounts("lone.office", "community_admin")
     base = f"http://127.0.0.1:{web_config_port}"
