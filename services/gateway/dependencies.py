@@ -35,9 +35,6 @@ class _Services:
     def call(self, service, method, *args):
         """`service.method(*args)` with the worker's context data (correlation id, request id,
         actor); a refusal comes back as itself and is counted, as is any other failure."""
-        claims = getattr(self._worker_ctx, "gateway_claims", None)
-        if claims is not None:
-            self._worker_ctx.data[ACTOR] = domain.actor_of(claims)
         proxy = getattr(ServiceProxy(self._worker_ctx, service, self._reply_listener), method)
         try:
             with eventlet.Timeout(self._timeout, UpstreamTimeout(f"{service} did not answer in time",
@@ -76,7 +73,6 @@ class _Caller:
     def act_as(self, claims):
         """From here on, every RPC of this request carries the token's actor (and nothing else)."""
         self.claims = claims
-        self._worker_ctx.gateway_claims = claims  # an attribute: context data would travel
         self._worker_ctx.data[ACTOR] = domain.actor_of(claims)
         return self._worker_ctx.data[ACTOR]
 
