@@ -18,7 +18,7 @@ A repeat is detected where it matters: its first transaction finds the record (`
 its record clashes with the first run's (a repeat running alongside), or it is refused by the
 state the first run left; in each case the stored answer replaces the outcome. The same id with
 another body is refused (`Conflict`). Workers that never open a transaction (queries) store
-nothing. Records expire after `REQUEST_RETENTION_DAYS`.
+nothing. Records are deleted by the kit after `REQUEST_RETENTION_DAYS` (shared/mongo.py `Expiry`).
 """
 
 import hashlib
@@ -27,7 +27,6 @@ import logging
 
 import kombu.serialization
 from nameko.exceptions import deserialize, serialize
-from pymongo import IndexModel
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import clock
@@ -40,7 +39,6 @@ REQUEST_ID = "request_id"
 DONE = "done"
 REQUEST_RETENTION_DAYS = 7
 
-INDEXES = {REQUESTS: [IndexModel("at", expireAfterSeconds=REQUEST_RETENTION_DAYS * 86400, name="expiry")]}
 
 
 class AlreadyRequested(Exception):

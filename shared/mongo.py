@@ -28,6 +28,7 @@ import logging
 import random
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -42,8 +43,7 @@ from shared import clock
 from shared.context import ACTOR, ensure_correlation_id
 from shared.errors import Busy
 from shared.events import envelope
-from shared.idempotency import INDEXES as REQUEST_INDEXES
-from shared.idempotency import Command
+from shared.idempotency import REQUEST_RETENTION_DAYS, REQUESTS, Command
 from shared.outbox import OUTBOX, OutboxRelay, outbox_document
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,24 @@ KIT_INDEXES = {
         IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="pending_in_order"),
         IndexModel("event_id", unique=True, name="event_id"),
     ],
-    # Claims are pruned by the kit (`Mongo._prune_claims`), not by a TTL index: SecantusDB's TTL
-    # sweeper reads every TTL-indexed collection in full under its global lock once a minute, so
-    # each sweep stalled every writer longer as claims piled up (13 s at 30k claims, measured).
-    PROCESSED: [IndexModel("processed_at", name="processed_at")],
-    **REQUEST_INDEXES,
 }
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Records of a collection deleted once `field` (a datetime) is older than `keep`.
+
+    Old records are deleted by the kit (`Mongo._prune`, an indexed range delete every
+    `PRUNE_SECONDS`), never by a TTL index: SecantusDB's TTL sweeper reads every TTL-indexed
+    collection in full under its global lock once a minute, so each sweep stalled every writer of
+    the server longer as the collection grew (13 s at 30k event claims, measured)."""
+
+    field: str
+    keep: timedelta
+
+
+KIT_EXPIRY = {PROCESSED: Expiry("processed_at", timedelta(days=90)),  # CLAIMS_KEPT_DAYS
+              REQUESTS: Expiry("at", timedelta(days=REQUEST_RETENTION_DAYS))}
 
 
 def is_transient(exc):
@@ -260,9 +272,12 @@ class Database:
 class Mongo(DependencyProvider):
     """A service's own database (from `MONGO_URI`), its indexes, and its outbox relay."""
 
-    def __init__(self, indexes=None, relay=True):
+    def __init__(self, indexes=None, relay=True, expiry=None):
+        """`indexes`: {collection: [IndexModel]}; `expiry`: {collection: Expiry} (the field gets a
+        plain index); `relay=False`: a service that emits no events."""
         self.indexes = indexes or {}
         self.run_relay = relay
+        self.expiry = expiry or {}
 
     def setup(self):
         config = self.container.config
@@ -276,28 +291,36 @@ class Mongo(DependencyProvider):
         self.retry_seconds = float(config.get("TRANSACTION_RETRY_SECONDS", RETRY_SECONDS))
 
     def start(self):
-        if "expiry" in self.db[PROCESSED].index_information():
-            self.db[PROCESSED].drop_index("expiry")  # the TTL index of earlier versions
+        expiry = self._expiry()
+        for collection, rule in expiry.items():
+            for name, index in self.db[collection].index_information().items():
+                if "expireAfterSeconds" in index:  # the TTL index of earlier versions
+                    self.db[collection].drop_index(name)
+            self.db[collection].create_index(rule.field, name=rule.field)
         for collection, models in {**KIT_INDEXES, **self.indexes}.items():
             if models:
                 self.db[collection].create_indexes(models)
-        self._pruner = self.container.spawn_managed_thread(self._prune_claims, identifier="prune_claims")
+        self._pruner = self.container.spawn_managed_thread(partial(self._prune, expiry), identifier="prune")
         # OUTBOX_RELAY=false runs an instance that writes but leaves publishing to its peers.
         if self.run_relay and self.container.config.get("OUTBOX_RELAY", True):
             self.relay.start(self.container)
 
-    def _prune_claims(self):
-        """Forget (event, handler) claims older than `CLAIMS_KEPT_DAYS` (a redelivery that late is
-        not expected), once an hour: one indexed range delete."""
-        config = self.container.config
-        kept = timedelta(days=float(config.get("CLAIMS_KEPT_DAYS", 90)))
-        every = float(config.get("CLAIMS_PRUNE_SECONDS", 3600))
+    def _expiry(self):
+        kept_days = float(self.container.config.get("CLAIMS_KEPT_DAYS", 90))
+        claims = Expiry(KIT_EXPIRY[PROCESSED].field, timedelta(days=kept_days))
+        return {**KIT_EXPIRY, PROCESSED: claims, **self.expiry}
+
+    def _prune(self, expiry):
+        """Delete what has expired, every `PRUNE_SECONDS` (hourly): one indexed range delete per
+        collection. (Event claims are kept `CLAIMS_KEPT_DAYS`: a redelivery that late is not expected.)"""
+        every = float(self.container.config.get("PRUNE_SECONDS", 3600))
         while True:
             eventlet.sleep(every)
-            try:
-                self.db[PROCESSED].delete_many({"processed_at": {"$lt": clock.now() - kept}})
-            except PyMongoError as exc:
-                log.warning("could not prune old event claims of %s: %r", self.service_name, exc)
+            for collection, rule in expiry.items():
+                try:
+                    self.db[collection].delete_many({rule.field: {"$lt": clock.now() - rule.keep}})
+                except PyMongoError as exc:
+                    log.warning("could not prune %s of %s: %r", collection, self.service_name, exc)
 
     def stop(self):
         self._stop_pruner()
@@ -312,7 +335,7 @@ class Mongo(DependencyProvider):
     def _stop_pruner(self):
         pruner, self._pruner = getattr(self, "_pruner", None), None
         if pruner is not None:
-            pruner.kill()  # it only sleeps or deletes expired claims: nothing to finish
+            pruner.kill()  # it only sleeps or deletes expired records: nothing to finish
 
     def get_dependency(self, worker_ctx):
         return Database(self, worker_ctx)

@@ -32,7 +32,7 @@ def route_table(table):
 class GatewayService(console.ConsolePages):
     name = "gateway"
 
-    db = Mongo({**store.INDEXES, **recorder.INDEXES}, relay=False)
+    db = Mongo({**store.INDEXES, **recorder.INDEXES}, relay=False, expiry={**store.EXPIRY, **recorder.EXPIRY})
     accounts = Accounts()
     caller = Caller()
     services = Services()

@@ -1,15 +1,19 @@
 """The gateway's own database: accounts and revoked tokens. All its queries are here."""
 
+from datetime import timedelta
+
 from pymongo import ASCENDING, IndexModel, ReturnDocument
+
+from shared.mongo import Expiry
 
 ACCOUNTS = "accounts"
 REVOKED = "revoked_tokens"
 
 INDEXES = {
     ACCOUNTS: [IndexModel([("role", ASCENDING), ("grid", ASCENDING)], name="by_role_grid")],
-    # A revoked token need only be remembered until it would have expired anyway.
-    REVOKED: [IndexModel("expires_at", expireAfterSeconds=0, name="expiry")],
 }
+# A revoked token need only be remembered until it would have expired anyway.
+EXPIRY = {REVOKED: Expiry("expires_at", timedelta(0))}
 
 ACCOUNT_FIELDS = ("username", "role", "grid", "name", "person_id", "resident_id", "vendor_id",
                   "staff_id", "active", "created_at")

@@ -195,9 +195,9 @@ class MarketService:
 
     # ------------------------------------------------------------ events in
 
-    @event_handler("registry", "resident_registered")
-    def on_resident_registered(self, event):
-        vendors.resident_registered(self.db, event.payload)
+    @event_handler("registry", "resident_registered", batch=100)
+    def on_resident_registered(self, events):  # a batch: the demo load and bulk imports bring thousands
+        vendors.residents_registered(self.db, [event.payload for event in events])
 
     @event_handler("registry", "resident_moved_out")
     def on_resident_moved_out(self, event):

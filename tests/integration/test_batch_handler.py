@@ -54,7 +54,8 @@ def test_a_poison_event_is_isolated_and_dead_lettered_alone(ledger, config):
     assert ledger.processed_events.count_documents({}) == 39
 
 
-def test_old_claims_are_pruned_by_the_kit_and_recent_ones_kept(runner_factory, config, mongo_client):
+def test_old_claims_and_requests_are_pruned_by_the_kit_and_recent_ones_kept(runner_factory, config,
+                                                                            mongo_client):
     from datetime import timedelta
 
     from shared import clock
@@ -62,11 +63,16 @@ def test_old_claims_are_pruned_by_the_kit_and_recent_ones_kept(runner_factory, c
     db = mongo_client[f"{config['MONGO_DB_PREFIX']}kit_ledger"]
     db.processed_events.insert_many([{"_id": "old:book", "processed_at": clock.now() - timedelta(days=3)},
                                      {"_id": "new:book", "processed_at": clock.now()}])
-    runner = runner_factory({**config, "CLAIMS_PRUNE_SECONDS": 0.2, "CLAIMS_KEPT_DAYS": 2}, LedgerService)
+    db.requests.insert_many([{"_id": "old-request", "at": clock.now() - timedelta(days=8)},
+                             {"_id": "new-request", "at": clock.now()}])
+    db.requests.create_index("at", expireAfterSeconds=7 * 86400, name="expiry")  # as earlier versions did
+    runner = runner_factory({**config, "PRUNE_SECONDS": 0.2, "CLAIMS_KEPT_DAYS": 2}, LedgerService)
     runner.start()
 
     wait_until(lambda: db.processed_events.find_one({"_id": "old:book"}) is None)
+    wait_until(lambda: db.requests.find_one({"_id": "old-request"}) is None)
     assert db.processed_events.find_one({"_id": "new:book"}) is not None
+    assert db.requests.find_one({"_id": "new-request"}) is not None
     # no TTL index: the local server's sweeper would scan the whole collection under its lock
-    indexes = db.processed_events.index_information().values()
-    assert not any("expireAfterSeconds" in index for index in indexes)
+    for collection in (db.processed_events, db.requests):
+        assert not any("expireAfterSeconds" in index for index in collection.index_information().values())

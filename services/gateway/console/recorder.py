@@ -6,16 +6,20 @@ it. Tracing is observation, not business: a delivery lost here loses a line of a
 else, so these are plain nameko handlers (ack after the worker), idempotent by event id.
 """
 
+from datetime import timedelta
+
 from nameko.events import SERVICE_POOL, EventHandler
 from pymongo import ASCENDING, IndexModel
 
 from shared import clock
+from shared.mongo import Expiry
 
 TRACED_SOURCES = ("registry", "grid_events", "notifications", "market", "finance")
 TRACE = "trace_events"
 KEEP_DAYS = 7
-INDEXES = {TRACE: [IndexModel([("correlation_id", ASCENDING), ("occurred_at", ASCENDING)], name="by_request"),
-                   IndexModel("recorded_at", expireAfterSeconds=KEEP_DAYS * 86400, name="expiry")]}
+INDEXES = {TRACE: [IndexModel([("correlation_id", ASCENDING), ("occurred_at", ASCENDING)],
+                              name="by_request")]}
+EXPIRY = {TRACE: Expiry("recorded_at", timedelta(days=KEEP_DAYS))}
 
 
 class BusRecorder(EventHandler):

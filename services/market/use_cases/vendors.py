@@ -3,6 +3,8 @@
 import logging
 from datetime import timedelta
 
+from pymongo import UpdateOne
+
 from services.market import domain, store
 from shared.errors import Conflict, NotFound, invalid
 
@@ -151,12 +153,18 @@ def warn_expiring_licences(db, settings, now):
 # --- what the registry tells us ---------------------------------------------------------------
 
 
-def resident_registered(db, payload):
+def residents_registered(db, payloads):
     def work(tx):
-        tx.residents.update_one(
-            {"_id": payload["resident_id"]},
-            {"$set": {"name": payload["name"], "grid_code": payload["grid_code"], "status": "active"}},
-            upsert=True,
+        tx.residents.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": p["resident_id"]},
+                    {"$set": {"name": p["name"], "grid_code": p["grid_code"], "status": "active"}},
+                    upsert=True,
+                )
+                for p in payloads
+            ],
+            ordered=False,
         )
 
     db.run_transaction(work)
