@@ -1,7 +1,8 @@
 """The RPC entrypoint every service uses: the one place where errors become structured.
 
 - marshmallow's `ValidationError` becomes `InvalidInput` with its field messages;
-- a unique-index race (`DuplicateKeyError`) becomes `Conflict`;
+- a unique-index race (`DuplicateKeyError`, or an `insert_many` whose every failure is a duplicate
+  key) becomes `Conflict`;
 - `CommandRefused` subclasses travel as they are and come back as the same class;
 - a call with the wrong arguments (nameko's `IncorrectSignature`) or a request body over
   `RPC_MAX_PAYLOAD_BYTES` (default 1 MiB) is refused as `InvalidInput` before any worker runs.
@@ -33,7 +34,7 @@ from marshmallow import ValidationError
 from nameko.exceptions import IncorrectSignature
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 from shared.amqp import queue_arguments, trusted_users
 from shared.context import ACTOR, CORRELATION_ID
@@ -52,7 +53,18 @@ class _ExpectedRefusalsAreNotErrors(logging.Filter):
 
     def filter(self, record):
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, EXPECTED)
+        return not (isinstance(exc, EXPECTED) or duplicate_keys(exc))
+
+
+def duplicate_keys(exc):
+    """The fields of the unique keys a bulk write collided on, if every failure is a duplicate key
+    (a batch registration racing another); None for any other error."""
+    if not isinstance(exc, BulkWriteError):
+        return None
+    errors = (exc.details or {}).get("writeErrors") or ()
+    if not errors or any(error.get("code") != 11000 for error in errors):
+        return None
+    return sorted({field for error in errors for field in (error.get("keyValue") or {"record": None})})
 
 
 logging.getLogger("nameko.containers").addFilter(_ExpectedRefusalsAreNotErrors())
@@ -64,6 +76,8 @@ def structured(exc):
     if isinstance(exc, DuplicateKeyError):
         key = list((exc.details or {}).get("keyValue", {}) or {"record": None})
         return Conflict("already exists", {field: ["already exists"] for field in key})
+    if duplicate_keys(exc):
+        return Conflict("already exists", {field: ["already exists"] for field in duplicate_keys(exc)})
     if isinstance(exc, ConnectionFailure):
         return Unavailable("the database is unavailable; send it again")
     if isinstance(exc, AlreadyRequested):

@@ -1,4 +1,4 @@
-"""The registry's rules, without I/O: identity numbers, phones, ages, masking, who may see what,
+"""The registry's rules, without I/O: who may call what (POLICY), identity numbers, phones, ages, masking,
 and the small state machines of residents, staff posts and shareholdings.
 
 Every function here is pure: the service loads documents, asks the domain, and writes in one
@@ -13,8 +13,25 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
-from shared.access import COMMUNITY_ADMIN, POLICE_DESK, SYSTEM
-from shared.context import actor_role
+from shared.access import (
+    ALL,
+    ANYONE,
+    COMMUNITY_ADMIN,
+    FINANCE_APPROVER,
+    FINANCE_OFFICER,
+    GRID_LIAISON,
+    GRID_WORKER,
+    INSPECTOR,
+    MARKET_OFFICER,
+    OWN,
+    OWN_GRID,
+    PARTY_SECRETARY,
+    POLICE_DESK,
+    RESIDENT,
+    STREET_OFFICE,
+    SYSTEM,
+    Policy,
+)
 from shared.errors import Conflict, Forbidden, InvalidInput, invalid
 
 ACTIVE, MOVED_OUT, DECEASED = "active", "moved_out", "deceased"
@@ -31,10 +48,6 @@ PARTY_PARENT_LEVEL = {"general_branch": "committee", "joint_branch": "general_br
 
 SHAREHOLDER_STATUSES = ("active", "suspended", "withdrawn")
 ORGANISATION_KINDS = ("co_building_unit", "social_organisation", "volunteer_team")
-
-# Roles that see every resident; grid workers see their own grid, residents themselves only.
-READ_ALL_ROLES = (COMMUNITY_ADMIN, POLICE_DESK)
-WRITE_ALL_ROLES = (COMMUNITY_ADMIN,)
 
 TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 IN_DIFFICULTY = "in_difficulty"
@@ -178,79 +191,98 @@ def present_resident(doc, today, full=False):
 
 
 # --- who may see and do what ----------------------------------------------------------------
+# One row per RPC (shared/access.py): a role the row does not name is refused before any worker
+# runs, as is a call with no actor or an unknown role. ALL: every record; OWN_GRID: the records of
+# the actor's grid (`actor.grid`); OWN: the actor's own records (`actor.id` = their resident id).
+# Other services (grid_events, finance) call as SYSTEM, through shared/proxy.py. A record outside
+# the caller's grant does not exist to them (NotFound); creating something in another grid, or
+# naming another grid in a list's filter, is Forbidden.
 
-def _is_service(actor):
-    """Another service on its own authority (shared/proxy.py names it the system actor)."""
-    return actor is None or actor_role(actor) == SYSTEM
+OFFICE = {COMMUNITY_ADMIN: ALL, SYSTEM: ALL}                 # the community office administers
+READERS = {**OFFICE, POLICE_DESK: ALL, GRID_WORKER: OWN_GRID}  # residents, households, staff
+GRID_WRITERS = {**OFFICE, GRID_WORKER: OWN_GRID}             # registrations in the worker's grid
+SHAREHOLDER_READERS = {**OFFICE, FINANCE_OFFICER: ALL, FINANCE_APPROVER: ALL}
+STAFF_ACCOUNTS = (GRID_WORKER, GRID_LIAISON, PARTY_SECRETARY, MARKET_OFFICER, INSPECTOR, FINANCE_OFFICER,
+                  FINANCE_APPROVER, COMMUNITY_ADMIN, POLICE_DESK, STREET_OFFICE)
+
+POLICY = Policy({
+    # grids and staff posts
+    "define_grid": OFFICE,
+    "get_grid": READERS,
+    "list_grids": ANYONE,               # codes, names, buildings, the grid worker's name
+    "grid_of_address": ANYONE,
+    "assign_grid_staff": OFFICE,
+    "list_staff": READERS,
+    # households and residents
+    "register_household": GRID_WRITERS,
+    "import_households": OFFICE,
+    "get_household": READERS,
+    "list_households": READERS,
+    "register_resident": GRID_WRITERS,
+    "import_residents": OFFICE,
+    "get_resident": {**READERS, RESIDENT: OWN},
+    "find_residents": READERS,
+    "update_resident": GRID_WRITERS,
+    "move_out": GRID_WRITERS,
+    "record_death": GRID_WRITERS,
+    "flag_difficulty": GRID_WRITERS,
+    "list_full_reads": {COMMUNITY_ADMIN: ALL},  # the audit of personal data reads: the office only
+    # party organisation
+    "define_party_unit": OFFICE,
+    "list_party_units": {**OFFICE, PARTY_SECRETARY: ALL},
+    "register_party_member": OFFICE,
+    "import_party_members": OFFICE,
+    "list_party_members": {**OFFICE, PARTY_SECRETARY: OWN_GRID},
+    # shareholders of the cooperative
+    "enroll_shareholder": OFFICE,
+    "import_shareholders": OFFICE,
+    "change_shares": OFFICE,
+    "list_shareholders": SHAREHOLDER_READERS,
+    "shareholder_history": SHAREHOLDER_READERS,
+    # organisations
+    "register_organisation": OFFICE,
+    "list_organisations": {**dict.fromkeys(STAFF_ACCOUNTS, ALL), SYSTEM: ALL},
+    # operations
+    "has_residents": OFFICE,
+    "stats": {**OFFICE, STREET_OFFICE: ALL},
+    "health": ANYONE,
+})
+
+# Who sees a staff member's phone and email in clear (a staff member always sees their own).
+CLEAR_STAFF_CONTACT = frozenset({COMMUNITY_ADMIN})
 
 
-def check_can_read_resident(actor, resident, full):
-    """Raises Forbidden unless `actor` may read `resident` (in full when `full`).
+def present_staff(doc, grant):
+    """A staff post as the caller may see it: contact details masked unless the role needs them."""
+    if grant.role in CLEAR_STAFF_CONTACT or (grant.actor_id and grant.actor_id == doc.get("staff_id")):
+        return doc
+    return {**doc, "phone": mask_phone(doc.get("phone")), "email": mask_email(doc.get("email"))}
 
-    No actor is a system call from another service: masked reads only."""
-    role = actor_role(actor)
-    if _is_service(actor):
-        if full:
-            raise Forbidden("a system call sees masked records only", {"full": ["not allowed"]})
+
+def scoped_grids(grant, requested, field="grid_code"):
+    """The grids a listing is limited to (None: every grid). A grid-scoped caller lists their own
+    grid; naming another grid in the filter is Forbidden."""
+    if grant.is_all:
+        return requested
+    outside = sorted(set(requested or ()) - {grant.grid})
+    if outside:
+        raise Forbidden("outside your grid", {field: [f"{code} is not your grid" for code in outside]})
+    return [grant.grid]
+
+
+def check_grid_write(grant, grid_code, field, ref):
+    """Creating or moving something into `grid_code`: Forbidden outside the caller's grid."""
+    if not grant.covers(grid=grid_code):
+        raise Forbidden("outside your grid", {field: [f"{ref} is in grid {grid_code}, not yours"]})
+
+
+def check_full_read(grant, full, reason):
+    """A full read states its reason; a service on its own authority reads masked records only."""
+    if not full:
         return
-    if role in READ_ALL_ROLES:
-        return
-    if role == "grid_worker" and actor.get("grid") and actor.get("grid") == resident["grid_code"]:
-        return
-    if role == "resident" and actor.get("id") == resident["resident_id"]:
-        return
-    raise Forbidden("you may not see this resident", {"resident_id": ["outside your scope"]})
-
-
-def scope_grid_filter(actor, requested_grid):
-    """The grid a resident search is limited to, or None for every grid; Forbidden if out of scope."""
-    role = actor_role(actor)
-    if _is_service(actor) or role in READ_ALL_ROLES:
-        return requested_grid
-    if role == "grid_worker" and actor.get("grid"):
-        if requested_grid not in (None, actor["grid"]):
-            raise Forbidden("a grid worker searches their own grid", {"grid_code": ["outside your grid"]})
-        return actor["grid"]
-    raise Forbidden("you may not search residents", {"actor": [f"role {role!r} may not search"]})
-
-
-def scope_grid_codes(actor, requested):
-    """The grids a household listing is limited to (None: all); Forbidden if out of scope.
-
-    Household membership is personal data: staff and other services only, a grid worker their grid."""
-    if requested is None:
-        grid = scope_grid_filter(actor, None)
-        return None if grid is None else [grid]
-    for code in requested:
-        scope_grid_filter(actor, code)
-    return requested
-
-
-def check_can_write(actor, grid_code=None):
-    """Registrations: admin, community office and system calls anywhere; a grid worker in their grid."""
-    role = actor_role(actor)
-    if _is_service(actor) or role in WRITE_ALL_ROLES:
-        return
-    if role == "grid_worker" and grid_code is not None and actor.get("grid") == grid_code:
-        return
-    raise Forbidden("you may not change the register here", {"actor": [f"role {role!r} not allowed"]})
-
-
-def check_can_administer(actor):
-    """Grids, staff posts, party organisation, shareholders, organisations: the office only."""
-    if _is_service(actor) or actor_role(actor) in WRITE_ALL_ROLES:
-        return
-    raise Forbidden("only the community office may do this", {"actor": [f"role {actor_role(actor)!r}"]})
-
-
-def check_can_read_audit(actor):
-    """The audit of full reads is the community office's (and the admin's)."""
-    if actor is None or actor_role(actor) not in WRITE_ALL_ROLES:
-        raise Forbidden("only the community office reads the audit", {"actor": ["not allowed"]})
-
-
-def check_full_read(full, reason):
-    if full and not (reason or "").strip():
+    if grant.role == SYSTEM:
+        raise Forbidden("a system call sees masked records only", {"full": ["not allowed"]})
+    if not reason:
         raise invalid("reason", "a full read must state its reason")
 
 

@@ -4,7 +4,8 @@ a single registration is a batch of one, so bulk imports (the demo community) ge
 same validation (`shared.errors.check_each`).
 
 Each function takes `db` (the service's `Database`), `today` (community local date), `now` and
-`actor`; refusals raise before the transaction, so a refused command writes nothing. Writes go
+`grant` (the caller's `shared.access.Grant`: the grid or records it covers) or `actor`; refusals
+raise before the transaction, so a refused command writes nothing. Writes go
 through the kit's `db.run_transaction(write)`, which runs `write(tx)` again if it loses a write
 conflict to a concurrent command (only the writes re-run; validation happened before).
 """
@@ -15,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from services.registry import domain, store
 from shared import queries
 from shared.context import actor_id
-from shared.errors import Conflict, InvalidInput, check_each, invalid
+from shared.errors import Conflict, InvalidInput, check_each, invalid, not_found
 
 
 def _named_resident(residents, item):
@@ -43,7 +44,7 @@ def define_grid(db, grid):
 
 # --- households -----------------------------------------------------------------------------
 
-def register_households(db, items, actor):
+def register_households(db, items, grant):
     grids = store.grids_of_buildings(db, [i["building"] for i in items])
     landlord_ids = {i["landlord_household_id"] for i in items if i.get("landlord_household_id")}
     landlords = {h["household_id"]: h
@@ -51,7 +52,7 @@ def register_households(db, items, actor):
 
     def check(index, item):
         grid = domain.grid_for_building(item["building"], grids.get(item["building"]))
-        domain.check_can_write(actor, grid["code"])
+        domain.check_grid_write(grant, grid["code"], "building", item["building"])
         landlord_id = item.get("landlord_household_id")
         if landlord_id and landlord_id not in landlords:
             raise invalid("landlord_household_id", f"unknown household {landlord_id!r}")
@@ -99,7 +100,7 @@ def _resident_doc(item, today, now):
             "created_at": now}
 
 
-def register_residents(db, items, actor, today, now):
+def register_residents(db, items, grant, today, now):
     households = {h["household_id"]: h for h in db.households.find(
         {"household_id": {"$in": list({i["household_id"] for i in items})}})}
     seen = {}
@@ -109,7 +110,7 @@ def register_residents(db, items, actor, today, now):
         household = households.get(doc["household_id"])
         if household is None:
             raise invalid("household_id", f"unknown household {doc['household_id']!r}")
-        domain.check_can_write(actor, household["grid_code"])
+        domain.check_grid_write(grant, household["grid_code"], "household_id", doc["household_id"])
         if doc["id_number"] in seen:
             raise invalid("id_number", f"listed twice in this batch (item {seen[doc['id_number']]})")
         seen[doc["id_number"]] = index
@@ -150,23 +151,29 @@ def load_resident(db, resident_id):
     return queries.load(db.residents, "resident_id", resident_id, "resident")
 
 
-def update_resident(db, request, actor, today):
-    resident = load_resident(db, request.pop("resident_id"))
-    domain.check_can_write(actor, resident["grid_code"])
+def visible_resident(db, resident_id, grant):
+    """The resident, if within the caller's grant (their grid, or themselves); else NotFound, as
+    for an id nobody has."""
+    resident = load_resident(db, resident_id)
+    if not grant.covers(grid=resident["grid_code"], owners=[resident["resident_id"]]):
+        raise not_found("resident", "resident_id", resident_id)
+    return resident
+
+
+def update_resident(db, request, grant, today):
+    resident = visible_resident(db, request.pop("resident_id"), grant)
     if resident["status"] != domain.ACTIVE:
         raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
     if "phone" in request:
         request["phone"] = domain.normalise_phone(request["phone"])
     if "tags" in request:
         request["tags"] = domain.check_tags(request["tags"])
-    if "name" in request:
-        request["name"] = request["name"].strip()
     grid_code = resident["grid_code"]
     if "household_id" in request and request["household_id"] != resident["household_id"]:
         household = db.households.find_one({"household_id": request["household_id"]})
         if household is None:
             raise invalid("household_id", f"unknown household {request['household_id']!r}")
-        domain.check_can_write(actor, household["grid_code"])
+        domain.check_grid_write(grant, household["grid_code"], "household_id", request["household_id"])
         grid_code = household["grid_code"]
     residence_type = request.get("residence_type", resident["residence_type"])
     registered_on = request.get("registered_on", domain.as_date(resident.get("registered_on")))
@@ -201,10 +208,9 @@ def update_resident(db, request, actor, today):
     return resident, changes
 
 
-def depart(db, resident_id, on, kind, actor, today):
+def depart(db, resident_id, on, kind, grant, today):
     """Moving out (`moved_out`) or death (`deceased`): the record stays, its status changes."""
-    resident = load_resident(db, resident_id)
-    domain.check_can_write(actor, resident["grid_code"])
+    resident = visible_resident(db, resident_id, grant)
     field, status, event = {"moved_out": ("moved_out_on", domain.MOVED_OUT, "registry.resident_moved_out"),
                             "deceased": ("died_on", domain.DECEASED, "registry.resident_died")}[kind]
     domain.check_departure(resident, on, field, today)
@@ -222,21 +228,20 @@ def depart(db, resident_id, on, kind, actor, today):
     return resident
 
 
-def flag_difficulty(db, request, actor, now):
+def flag_difficulty(db, request, grant, now):
     """Record that a resident is in difficulty (tag `in_difficulty` + the reason).
 
     Every consumer learns it through `registry.resident_updated` (changes: tags); if the resident
     is a party member, `registry.party_member_in_difficulty` also announces the must-visit.
     Flagging someone already flagged changes nothing and emits nothing."""
-    resident = load_resident(db, request["resident_id"])
-    domain.check_can_write(actor, resident["grid_code"])
+    resident = visible_resident(db, request["resident_id"], grant)
     if resident["status"] != domain.ACTIVE:
         raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
     if domain.IN_DIFFICULTY in resident.get("tags", []):
         return resident, False, False
     party_member = db.party_members.find_one({"resident_id": resident["resident_id"]}) is not None
     tags = sorted(set(resident.get("tags", [])) | {domain.IN_DIFFICULTY})
-    difficulty = {"reason": request["reason"], "flagged_at": now, "by": actor_id(actor)}
+    difficulty = {"reason": request["reason"], "flagged_at": now, "by": grant.actor_id}
 
     def write(tx):
         tx.residents.update_one({"resident_id": resident["resident_id"]},
@@ -256,7 +261,7 @@ def record_full_read(db, resident, actor, reason, now, correlation_id):
 
     def write(tx):
         tx.full_reads.insert_one({"resident_id": resident["resident_id"], "grid_code": resident["grid_code"],
-                                  "actor": actor, "reason": reason.strip(), "at": now,
+                                  "actor": actor, "reason": reason, "at": now,
                                   "correlation_id": correlation_id})
     db.run_transaction(write)
 
@@ -444,12 +449,23 @@ def register_organisation(db, request, now):
 
 # --- reads that take more than one query ----------------------------------------------------
 
-def get_grid(db, code):
+def get_grid(db, code, grant):
     grid = queries.load(db.grids, "code", code, "grid")
-    staff = store.staff_of_grid(db, code)
+    if not grant.covers(grid=code):
+        raise not_found("grid", "code", code)
+    staff = [domain.present_staff(s, grant) for s in store.staff_of_grid(db, code)]
     worker = next(({"staff_id": s["staff_id"], "name": s["name"]} for s in staff
                    if s["role"] == "grid_worker"), None)
     return {**grid, "grid_worker": worker, "staff": staff}
+
+
+def list_staff(db, params, grant):
+    """Current posts, a grid-scoped caller's grid only; contact details as the caller may see them."""
+    query = {"active": True, **{k: v for k, v in params.items() if v is not None}}
+    grids = domain.scoped_grids(grant, [params["grid_code"]] if params["grid_code"] else None)
+    if grids:
+        query["grid_code"] = grids[0]
+    return [domain.present_staff(s, grant) for s in db.staff.find(query).sort("staff_id", 1)]
 
 
 def list_grids(db):
@@ -457,13 +473,15 @@ def list_grids(db):
     return [{**g, "grid_worker": workers.get(g["code"])} for g in db.grids.find().sort("code", 1)]
 
 
-def get_household(db, household_id):
+def get_household(db, household_id, grant):
     household = queries.load(db.households, "household_id", household_id, "household")
+    if not grant.covers(grid=household["grid_code"]):
+        raise not_found("household", "household_id", household_id)
     return {**household, "members": store.members_of(db, [household_id])[household_id]}
 
 
-def list_households(db, params, actor):
-    params["grid_codes"] = domain.scope_grid_codes(actor, params["grid_codes"])
+def list_households(db, params, grant):
+    params["grid_codes"] = domain.scoped_grids(grant, params["grid_codes"], "grid_codes")
     flt = {"grid_code": {"$in": params["grid_codes"]}} if params["grid_codes"] is not None else {}
     found = queries.page(db.households, flt, params, sort=[("household_id", 1)])
     members = store.members_of(db, [h["household_id"] for h in found["items"]], params["grid_codes"])
@@ -471,8 +489,9 @@ def list_households(db, params, actor):
     return found
 
 
-def find_residents(db, params, actor, today):
-    grid_code = domain.scope_grid_filter(actor, params["grid_code"])
+def find_residents(db, params, grant, today):
+    grids = domain.scoped_grids(grant, [params["grid_code"]] if params["grid_code"] else None)
+    grid_code = grids[0] if grids else None
     return queries.page(db.residents, store.resident_query(params, grid_code, today), params,
                         sort=[("resident_id", 1)])
 

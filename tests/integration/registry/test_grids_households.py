@@ -142,7 +142,8 @@ def test_two_racing_grid_worker_assignments_leave_one_current_worker(reg, grids,
     from nameko.standalone.rpc import ClusterRpcProxy
 
     def assign(n):
-        with ClusterRpcProxy(config) as cluster:
+        with ClusterRpcProxy(config, context_data={"actor": {"id": f"clerk{n}", "role": "community_admin"}}) \
+                as cluster:
             try:
                 return cluster.registry.assign_grid_staff({"grid_code": "G1", "role": "grid_worker",
                                                            "name": f"网格员{n}", "phone": "13800000001"})

@@ -69,6 +69,34 @@ def test_party_member_registration_and_difficulty_must_visit(reg, people, regist
     assert reg.find_residents({"tag": "in_difficulty"})["total"] == 2
 
 
+def test_a_duplicate_party_member_in_an_import_is_a_structured_refusal(reg, people, config, registry_db):
+    """Registered already, listed twice, or two imports racing on the same person: Conflict or
+    InvalidInput naming the item, never a bare 500 (the unique index's BulkWriteError)."""
+    import eventlet
+
+    card = {"resident_id": people[0], "branch_code": "PC", "joined_on": "2001-07-01"}
+    reg.register_party_member(card)
+    with pytest.raises(Conflict) as registered:
+        reg.import_party_members([card])
+    with pytest.raises(InvalidInput) as twice:
+        reg.import_party_members([{**card, "resident_id": people[1]}] * 2)
+    assert registered.value.fields == {"resident_id": ["already registered"]}
+    assert twice.value.fields == {"items.1.resident_id": ["already registered"]}
+
+    def racing(n):
+        actor = {"id": f"clerk{n}", "role": "community_admin"}
+        with ClusterRpcProxy(config, context_data={"actor": actor}) as cluster:
+            try:
+                return cluster.registry.import_party_members([{**card, "resident_id": people[2]}])
+            except Conflict as exc:
+                return exc.fields
+
+    answers = list(eventlet.GreenPool().imap(racing, range(6)))
+    assert answers.count(1) == 1, answers
+    assert all(a == 1 or list(a) == ["resident_id"] for a in answers), answers
+    assert registry_db.party_members.count_documents({"resident_id": people[2]}) == 1
+
+
 def test_shareholders_with_an_auditable_history(reg, people, registry_db):
     enrolled = [reg.enroll_shareholder({"resident_id": r, "group": group, "shares": shares})
                 for r, group, shares in [(people[0], "第一组", 10), (people[1], "第二组", 8),

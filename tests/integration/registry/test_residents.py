@@ -91,10 +91,12 @@ def test_full_read_needs_a_reason_and_is_audited(reg, household, registry_db, co
     [audit] = reg.list_full_reads({"resident_id": rid})["items"]
     assert audit["actor"] == {"id": "test", "role": "community_admin"} and audit["reason"] == "低保复核"
     assert registry_db.full_reads.count_documents({}) == 1  # masked reads are not full reads
-    with as_actor(config, None) as system:  # another service: masked only
+    with as_actor(config, {"id": "finance", "role": "system"}) as system:  # another service: masked only
         assert system.registry.get_resident(rid)["masked"]
         with pytest.raises(Forbidden):
             system.registry.get_resident(rid, full=True, reason="curious")
+    with as_actor(config, None) as nobody, pytest.raises(Forbidden):  # no actor is not a service
+        nobody.registry.get_resident(rid)
     with pytest.raises(NotFound):
         reg.get_resident("R-999999")
 
@@ -107,7 +109,7 @@ def test_grid_worker_sees_own_grid_and_resident_only_self(reg, grids, registry_d
 
     with as_actor(config, {"id": "ST-0001", "role": "grid_worker", "grid": "G3"}) as worker:
         assert worker.registry.get_resident(in_g3, full=True, reason="入户走访")["phone"] == "13812345678"
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # another grid's resident does not exist to this worker
             worker.registry.get_resident(in_g1)
         found = worker.registry.find_residents({})
         assert [r["resident_id"] for r in found["items"]] == [in_g3]
@@ -117,7 +119,7 @@ def test_grid_worker_sees_own_grid_and_resident_only_self(reg, grids, registry_d
             worker.registry.register_household({"building": "B11", "room": "9", "kind": "owner"})
     with as_actor(config, {"id": in_g1, "role": "resident"}) as person:
         assert person.registry.get_resident(in_g1)["resident_id"] == in_g1
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):
             person.registry.get_resident(in_g3)
         with pytest.raises(Forbidden):
             person.registry.find_residents({})

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields
 from nameko.exceptions import deserialize, serialize
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.rpc import structured
@@ -33,3 +33,13 @@ def test_a_unique_index_race_becomes_a_conflict_on_the_field():
     exc = DuplicateKeyError("E11000", 11000, {"keyValue": {"id_number": "x"}})
     error = structured(exc)
     assert isinstance(error, Conflict) and error.fields == {"id_number": ["already exists"]}
+
+
+def test_a_batch_racing_another_on_a_unique_index_becomes_a_conflict():
+    exc = BulkWriteError({"writeErrors": [
+        {"index": 0, "code": 11000, "keyValue": {"resident_id": "R-000001"}},
+        {"index": 1, "code": 11000, "keyValue": {"resident_id": "R-000002"}}]})
+    error = structured(exc)
+    assert isinstance(error, Conflict) and error.fields == {"resident_id": ["already exists"]}
+    other = BulkWriteError({"writeErrors": [{"index": 0, "code": 11000}, {"index": 1, "code": 121}]})
+    assert structured(other) is other  # a document failing validation is a bug, not a refusal

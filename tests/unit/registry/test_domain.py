@@ -142,48 +142,96 @@ def test_turned_60_window_and_29_february():
     assert domain.years_before(date(2028, 2, 29), 61) == date(1967, 2, 28)
 
 
-# --- scoping --------------------------------------------------------------------------------
+# --- who may see what (the policy's grants, and the rules beside them) -------------------------
 
 RESIDENT = {"resident_id": "R-000001", "grid_code": "G3"}
+ADMIN = {"id": "CA-1", "role": "community_admin"}
+WORKER_G3 = {"id": "ST-0003", "role": "grid_worker", "grid": "G3"}
+SYSTEM_ACTOR = {"id": "finance", "role": "system"}
 
 
-@pytest.mark.parametrize("actor, full, allowed", [
-    ({"id": "a", "role": "community_admin"}, True, True),
-    ({"id": "o", "role": "community_admin"}, True, True),
-    ({"id": "w", "role": "grid_worker", "grid": "G3"}, True, True),
-    ({"id": "w", "role": "grid_worker", "grid": "G1"}, False, False),
-    ({"id": "R-000001", "role": "resident"}, True, True),
-    ({"id": "R-000002", "role": "resident"}, False, False),
-    (None, False, True),
-    (None, True, False),
+def grant(operation, actor):
+    return domain.POLICY.grant(operation, actor)
+
+
+@pytest.mark.parametrize("actor, visible", [
+    (ADMIN, True),
+    ({"id": "PD-1", "role": "police_desk"}, True),
+    (WORKER_G3, True),
+    ({"id": "w", "role": "grid_worker", "grid": "G1"}, False),
+    ({"id": "R-000001", "role": "resident"}, True),
+    ({"id": "R-000002", "role": "resident", "grid": "G3"}, False),  # same grid is not their record
+    (SYSTEM_ACTOR, True),
 ])
-def test_who_may_read_a_resident(actor, full, allowed):
-    if allowed:
-        domain.check_can_read_resident(actor, RESIDENT, full)
-    else:
-        with pytest.raises(Forbidden):
-            domain.check_can_read_resident(actor, RESIDENT, full)
+def test_whose_resident_record_a_grant_covers(actor, visible):
+    scope = grant("get_resident", actor)
+    assert scope.covers(grid=RESIDENT["grid_code"], owners=[RESIDENT["resident_id"]]) is visible
 
 
-def test_search_scope():
-    assert domain.scope_grid_filter({"role": "grid_worker", "grid": "G3"}, None) == "G3"
-    assert domain.scope_grid_filter({"role": "community_admin"}, None) is None
-    assert domain.scope_grid_filter(None, "G1") == "G1"
+@pytest.mark.parametrize("actor", [
+    None, {}, {"id": "X", "role": "superuser"}, {"id": "V-1", "role": "vendor"},
+    {"id": "ST-9", "role": "grid_worker"},   # a grid role without a grid
+    {"role": "resident"},                    # own records without an id
+])
+def test_no_actor_an_unknown_role_or_a_scope_less_actor_is_refused(actor):
     with pytest.raises(Forbidden):
-        domain.scope_grid_filter({"role": "grid_worker", "grid": "G3"}, "G1")
-    with pytest.raises(Forbidden):
-        domain.scope_grid_filter({"role": "resident", "id": "R-1"}, None)
+        grant("get_resident", actor)
 
 
-def test_writes():
-    domain.check_can_write({"role": "grid_worker", "grid": "G3"}, "G3")
-    domain.check_can_write(None, "G1")
-    with pytest.raises(Forbidden):
-        domain.check_can_write({"role": "grid_worker", "grid": "G3"}, "G1")
-    with pytest.raises(Forbidden):
-        domain.check_can_administer({"role": "grid_worker", "grid": "G3"})
+def test_full_reads_need_a_reason_and_services_read_masked_only():
+    domain.check_full_read(grant("get_resident", ADMIN), False, None)
+    domain.check_full_read(grant("get_resident", WORKER_G3), True, "低保复核")
     with pytest.raises(InvalidInput):
-        domain.check_full_read(True, "  ")
+        domain.check_full_read(grant("get_resident", ADMIN), True, None)
+    with pytest.raises(Forbidden):
+        domain.check_full_read(grant("get_resident", SYSTEM_ACTOR), True, "batch")
+
+
+def test_lists_are_scoped_to_the_grid_and_another_grid_is_forbidden():
+    worker = grant("find_residents", WORKER_G3)
+    assert domain.scoped_grids(worker, None) == ["G3"]
+    assert domain.scoped_grids(worker, ["G3"]) == ["G3"]
+    with pytest.raises(Forbidden) as refused:
+        domain.scoped_grids(worker, ["G3", "G4"], "grid_codes")
+    assert refused.value.fields == {"grid_codes": ["G4 is not your grid"]}
+    admin = grant("find_residents", ADMIN)
+    assert domain.scoped_grids(admin, None) is None
+    assert domain.scoped_grids(admin, ["G1", "G2"]) == ["G1", "G2"]
+
+
+def test_registering_in_another_grid_is_forbidden():
+    domain.check_grid_write(grant("register_household", WORKER_G3), "G3", "building", "B31")
+    domain.check_grid_write(grant("register_household", SYSTEM_ACTOR), "G1", "building", "B11")
+    with pytest.raises(Forbidden) as refused:
+        domain.check_grid_write(grant("register_household", WORKER_G3), "G1", "building", "B11")
+    assert refused.value.fields == {"building": ["B11 is in grid G1, not yours"]}
+
+
+STAFF = {"staff_id": "ST-0007", "phone": "13812345678", "email": "chen@example.cn", "name": "陈"}
+
+
+@pytest.mark.parametrize("actor, clear", [
+    (ADMIN, True),
+    ({"id": "ST-0007", "role": "grid_worker", "grid": "G3"}, True),   # their own post
+    (WORKER_G3, False),
+    ({"id": "PD-1", "role": "police_desk"}, False),
+    (SYSTEM_ACTOR, False),
+])
+def test_staff_contact_details_are_masked_unless_the_role_needs_them(actor, clear):
+    shown = domain.present_staff(STAFF, grant("list_staff", actor))
+    if clear:
+        assert (shown["phone"], shown["email"]) == ("13812345678", "chen@example.cn")
+    else:
+        assert (shown["phone"], shown["email"]) == ("*******5678", "c***@example.cn")
+    assert shown["name"] == "陈"
+
+
+def test_every_rpc_of_the_service_has_a_row_and_only_those():
+    from services.registry.service import RegistryService
+
+    rpcs = {name for name, method in vars(RegistryService).items()
+            if any(type(e).__name__ == "Rpc" for e in getattr(method, "nameko_entrypoints", ()))}
+    assert set(domain.POLICY.rows) == rpcs
 
 
 # --- grids, households, residence, departures ------------------------------------------------
@@ -251,18 +299,3 @@ def test_shareholding_change_keeps_before_and_after_of_what_changes():
         domain.shareholding_change(current, {"shares": 10})
     with pytest.raises(Conflict):
         domain.shareholding_change({**current, "status": "withdrawn"}, {"shares": 1})
-
-
-def test_household_listings_are_scoped_like_resident_searches():
-    from services.registry.domain import scope_grid_codes
-    from shared.errors import Forbidden
-
-    worker = {"id": "ST-1", "role": "grid_worker", "grid": "G3"}
-    assert scope_grid_codes(None, None) is None
-    assert scope_grid_codes({"role": "community_admin"}, ["G1", "G2"]) == ["G1", "G2"]
-    assert scope_grid_codes(worker, None) == ["G3"]
-    assert scope_grid_codes(worker, ["G3"]) == ["G3"]
-    with pytest.raises(Forbidden):
-        scope_grid_codes(worker, ["G3", "G4"])
-    with pytest.raises(Forbidden):
-        scope_grid_codes({"id": "R-1", "role": "resident"}, None)
