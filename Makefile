@@ -31,8 +31,8 @@ stop:                ## stop the services and whatever infrastructure `make run`
 test: venv           ## lint, Compose validation, then pytest on real infrastructure (T=path to narrow)
 	@deploy/local/test.sh $(T)
 
-browser-test: venv   ## the console in headless Chromium (not yet in `make test`: see README, The console)
-	@BROWSER_TESTS=1 deploy/local/test.sh
+browser-test: venv   ## only the console's tests (headless Chromium; part of `make test` too)
+	@deploy/local/test.sh tests/e2e/console
 
 unit: venv           ## the fast ring only: no broker, no database
 	@$(PY) -m pytest -q tests/unit
