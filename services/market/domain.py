@@ -45,6 +45,7 @@ POLICY = Policy(
         "apply_for_stall": {MARKET_OFFICER: ALL, VENDOR: OWN, SYSTEM: ALL},
         "allocate_stall": {MARKET_OFFICER: ALL, SYSTEM: ALL},
         "release_stall": {MARKET_OFFICER: ALL, VENDOR: OWN, SYSTEM: ALL},
+        "transfer_stall": {MARKET_OFFICER: ALL, SYSTEM: ALL},
         "propose_rules": {MARKET_OFFICER: ALL, SYSTEM: ALL},
         "vote_on_rules": {VENDOR: OWN, SYSTEM: ALL},
         "publish_rules": {MARKET_OFFICER: ALL, SYSTEM: ALL},
@@ -344,6 +345,42 @@ def check_renewal(vendor, stall, arrears_fen, thresholds, today):
         raise Conflict("no longer a resident", {"vendor_id": ["moved out of the community"]})
     if not licences_valid(vendor, today):
         raise Conflict("licence expired", {"vendor_id": ["renew the licence first"]})
+
+
+# Transfers (转让): the rule book forbids private subletting and transfer (私自转租、转让). A stall
+# passes on only through the office, to the holder's close family, when the holder cannot go on
+# (illness, old age, death, moving away); the receiver must be eligible as any applicant is; the
+# term carries over (a transfer is not a new term, so renewal still weighs the receiver's own
+# record); and once per term, so that a stall cannot be passed along a chain of relatives. The
+# relations and reasons accepted are the catalogue's (shared/events/market.py TRANSFER_*).
+
+
+def transfer_refusals(stall, holder, receiver, arrears, receiver_has_stall, today):
+    """Why `stall` may not pass from `holder` to `receiver`, by field: {} when it may.
+
+    `arrears`: {vendor_id: fen}. A suspended or revoked holder's stall does not pass on either:
+    a transfer is not a way round a penalty."""
+    refusals = {}
+    if stall["status"] != ALLOCATED or stall.get("vendor_id") != holder["_id"]:
+        refusals["stall_id"] = ["not held by the vendor transferring it"]
+    elif stall.get("transferred_in_term"):
+        refusals["stall_id"] = ["already transferred once this term"]
+    holder_reasons = []
+    if holder["status"] != ACTIVE:
+        holder_reasons.append(f"vendor is {holder['status']}")
+    if arrears.get(holder["_id"], 0) > 0:
+        holder_reasons.append(f"arrears of {arrears[holder['_id']]} fen: settle them first")
+    if holder_reasons:
+        refusals["from_vendor_id"] = holder_reasons
+    if receiver["_id"] == holder["_id"]:
+        refusals["to_vendor_id"] = ["the holder themselves"]
+    else:
+        receiver_reasons = application_refusals(
+            receiver, stall["kind"], today, arrears.get(receiver["_id"], 0), receiver_has_stall
+        )
+        if receiver_reasons:
+            refusals["to_vendor_id"] = receiver_reasons
+    return refusals
 
 
 # --- fees -----------------------------------------------------------------------------------

@@ -11,7 +11,13 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from shared import fields as fields_kit
-from shared.events.market import LICENCE_DOCUMENTS, STALL_KINDS, VIOLATION_TYPES
+from shared.events.market import (
+    LICENCE_DOCUMENTS,
+    STALL_KINDS,
+    TRANSFER_REASONS,
+    TRANSFER_RELATIONS,
+    VIOLATION_TYPES,
+)
 from shared.fields import Strict, Text
 
 # --- field shapes ---------------------------------------------------------------------------
@@ -168,6 +174,15 @@ class AllocateStall(Command):
 class ReleaseStall(Command):
     stall_id = Id("stall_id", required=True)
     reason = Text(200, load_default="given up")
+
+
+class TransferStall(Command):
+    stall_id = Id("stall_id", required=True)
+    from_vendor_id = Id("vendor_id", required=True)
+    to_vendor_id = Id("vendor_id", required=True)
+    relation = fields.Str(required=True, validate=validate.OneOf(TRANSFER_RELATIONS))
+    reason = fields.Str(required=True, validate=validate.OneOf(TRANSFER_REASONS))
+    note = Text(200, load_default=None)
 
 
 class ListStalls(Strict):

@@ -87,6 +87,12 @@ class MarketService:
         )
 
     @rpc
+    def transfer_stall(self, payload):
+        return stalls.transfer_stall(
+            self.db, schemas.TransferStall().load(payload), self.ctx.actor_id, clock.now()
+        )
+
+    @rpc
     def list_stalls(self, payload=None):
         found = stalls.list_stalls(self.db, schemas.ListStalls().load(payload or {}))
         return {**found, "items": schemas.StallView(many=True).dump(found["items"])}

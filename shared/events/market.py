@@ -18,6 +18,8 @@ ESCALATIONS = ("none", "warning", "suspension", "revocation")
 LICENCE_DOCUMENTS = ("business_licence", "food_hygiene_certificate")
 FEE_ITEMS = ("management", "sanitation", "power")
 ALLOCATION_MODES = ("lottery", "renewal", "direct")
+TRANSFER_RELATIONS = ("spouse", "parent", "child", "sibling")  # close family only: no private transfers
+TRANSFER_REASONS = ("illness", "old_age", "death", "moving_away")
 
 Fen = fields.Int  # integer fen, never float
 
@@ -56,6 +58,21 @@ class StallReleased(VendorFact):
 
     stall_id = fields.Str(required=True)
     reason = fields.Str(required=True)
+
+
+@event("market.stall_transferred", 1)
+class StallTransferred(Schema):
+    """The office passed a stall, for the rest of its term, from its holder to a close relative
+    who is an eligible vendor (转让, under the rule book's transfer rules)."""
+
+    stall_id = fields.Str(required=True)
+    from_vendor_id = fields.Str(required=True)
+    from_resident_id = fields.Str(allow_none=True, load_default=None)
+    to_vendor_id = fields.Str(required=True)
+    to_resident_id = fields.Str(allow_none=True, load_default=None)
+    relation = fields.Str(required=True, validate=validate.OneOf(TRANSFER_RELATIONS))
+    reason = fields.Str(required=True, validate=validate.OneOf(TRANSFER_REASONS))
+    term_end = fields.Date(required=True)
 
 
 @event("market.rules_adopted", 1)

@@ -71,7 +71,8 @@ def allocate_stall(db, request, settings, now):
 def _allocate(tx, stall, vendor_id, request, mode, lottery_id=None):
     term = {"term_start": request["term_start"].isoformat(), "term_end": request["term_end"].isoformat()}
     tx.stalls.update_one(
-        {"_id": stall["_id"]}, {"$set": {"status": domain.ALLOCATED, "vendor_id": vendor_id, **term}}
+        {"_id": stall["_id"]},
+        {"$set": {"status": domain.ALLOCATED, "vendor_id": vendor_id, "transferred_in_term": False, **term}},
     )
     tx.vendors.update_one({"_id": vendor_id}, {"$set": {"stall_id": stall["_id"]}})
     tx.emit(
@@ -182,7 +183,8 @@ def release(tx, stall, reason):
     """Vacate `stall` (inside a transaction) and say so."""
     tx.stalls.update_one(
         {"_id": stall["_id"]},
-        {"$set": {"status": domain.VACANT, "vendor_id": None, "term_start": None, "term_end": None}},
+        {"$set": {"status": domain.VACANT, "vendor_id": None, "term_start": None, "term_end": None,
+                  "transferred_in_term": False}},
     )
     tx.vendors.update_one({"_id": stall["vendor_id"]}, {"$set": {"stall_id": None}})
     vendor = tx.vendors.find_one({"_id": stall["vendor_id"]}, {"resident_id": 1})
@@ -205,6 +207,43 @@ def release_stall(db, request, grant, now):
             raise Conflict("the stall is vacant", {"stall_id": ["vacant"]})
         release(tx, stall, request["reason"])
         return {"stall_id": stall["_id"], "vendor_id": stall["vendor_id"], "status": domain.VACANT}
+
+    return db.run_transaction(work)
+
+
+def transfer_stall(db, request, actor_id, now):
+    """Pass a stall, for the rest of its term, to the holder's relative (domain.transfer_refusals)."""
+
+    def work(tx):
+        stall = store.load(tx, "stalls", request["stall_id"])
+        holder = store.load(tx, "vendors", request["from_vendor_id"], "from_vendor_id")
+        receiver = store.load(tx, "vendors", request["to_vendor_id"], "to_vendor_id")
+        arrears = {v["_id"]: v["arrears_fen"] for v in (holder, receiver)}
+        refusals = domain.transfer_refusals(
+            stall, holder, receiver, arrears, bool(receiver.get("stall_id")), domain.local_date(now)
+        )
+        if refusals:
+            raise Conflict("the stall may not be transferred", refusals)
+        tx.stalls.update_one(
+            {"_id": stall["_id"]}, {"$set": {"vendor_id": receiver["_id"], "transferred_in_term": True}}
+        )
+        tx.vendors.update_one({"_id": holder["_id"]}, {"$set": {"stall_id": None}})
+        tx.vendors.update_one({"_id": receiver["_id"]}, {"$set": {"stall_id": stall["_id"]}})
+        record = {
+            "stall_id": stall["_id"],
+            "from_vendor_id": holder["_id"],
+            "to_vendor_id": receiver["_id"],
+            "relation": request["relation"],
+            "reason": request["reason"],
+        }
+        term = {"term_start": stall["term_start"].isoformat(), "term_end": stall["term_end"].isoformat()}
+        tx.transfers.insert_one({**record, **term, "note": request["note"], "by": actor_id, "at": now})
+        tx.emit(
+            "market.stall_transferred",
+            {**record, "term_end": stall["term_end"], "from_resident_id": holder.get("resident_id"),
+             "to_resident_id": receiver.get("resident_id")},
+        )
+        return {**record, **term}
 
     return db.run_transaction(work)
 

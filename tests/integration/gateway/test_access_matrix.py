@@ -117,6 +117,8 @@ POST /v1/finance/units                              F   F   F   F   F   F   F   
 POST /v1/finance/leases                             F   F   F   F   F   F   F   A   F   F   F   F   F
 POST /v1/finance/invoice-runs                       F   F   F   F   F   F   F   A   F   F   F   F   F
 POST /v1/finance/payments                           F   F   F   F   F   F   F   A   F   F   F   F   F
+POST /v1/finance/bank-statements                    F   F   F   F   F   F   F   A   F   F   F   F   F
+GET /v1/finance/stats                               F   F   F   F   F   F   F   A   A   A   F   F   A
 GET /v1/finance/arrears                             F   F   F   F   F   F   F   A   A   A   F   F   F
 GET /v1/finance/payers/{payer}/statement            AN  AN  FF  FF  FF  FF  FF  AA  AA  AA  FF  FF  FF
 POST /v1/finance/enterprises                        F   F   F   F   F   F   F   A   F   F   F   F   F
@@ -137,6 +139,7 @@ POST /v1/market/stalls                              F   F   F   F   F   A   F   
 POST /v1/market/stall-applications                  FF  AN  FF  FF  FF  AA  FF  FF  FF  FF  FF  FF  FF
 POST /v1/market/allocations                         F   F   F   F   F   A   F   F   F   F   F   F   F
 POST /v1/market/stalls/{stall}/release              F   N   F   F   F   A   F   F   F   F   F   F   F
+POST /v1/market/stalls/{stall}/transfer             F   F   F   F   F   A   F   F   F   F   F   F   F
 GET /v1/market/stalls                               F   A   A   F   F   A   A   F   F   A   F   F   F
 POST /v1/market/rule-books                          F   F   F   F   F   A   F   F   F   F   F   F   F
 POST /v1/market/rule-books/{book}/votes             FF  AN  FF  FF  FF  FF  FF  FF  FF  FF  FF  FF  FF
@@ -397,6 +400,9 @@ def request_for(key, w, own, me):
         "POST /v1/finance/invoice-runs": ("/v1/finance/invoice-runs", {"month": "2026-11"}),
         "POST /v1/finance/payments": ("/v1/finance/payments", {"payment_id": f"P-{n}", "source": "other",
                                                                "payer": "T-1", "amount_fen": 100}),
+        "POST /v1/finance/bank-statements": ("/v1/finance/bank-statements", {"payments": [
+            {"payment_id": f"PB-{n}", "source": "other", "payer": "T-1", "amount_fen": 100}]}),
+        "GET /v1/finance/stats": ("/v1/finance/stats", None),
         "GET /v1/finance/arrears": ("/v1/finance/arrears", None),
         "GET /v1/finance/payers/{payer}/statement": (
             f"/v1/finance/payers/{_payer(me, own, w)}/statement", None),
@@ -426,6 +432,9 @@ def request_for(key, w, own, me):
             "mode": "direct", "stall_id": "S-A003", "vendor_id": w.vendor[False],
             "term_start": "2026-01-01", "term_end": "2027-12-31"}),
         "POST /v1/market/stalls/{stall}/release": ("/v1/market/stalls/S-A002/release", {}),
+        "POST /v1/market/stalls/{stall}/transfer": ("/v1/market/stalls/S-A001/transfer", {
+            "from_vendor_id": w.vendor[True], "to_vendor_id": w.vendor[False], "relation": "child",
+            "reason": "illness"}),
         "GET /v1/market/stalls": ("/v1/market/stalls", None),
         "POST /v1/market/rule-books": ("/v1/market/rule-books", {**RULE_BOOK, "title": f"公约修订 {n}"}),
         "POST /v1/market/rule-books/{book}/votes": (f"/v1/market/rule-books/{w.rule_book}/votes",

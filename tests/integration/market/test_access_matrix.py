@@ -41,6 +41,7 @@ list_violations   E       A     E       A     F        F        A      F      A 
 list_stalls       A       A     A       A     F        F        F      F      A     A         A       A
 market_stats      F       F     F       F     F        F        F      A      A     F         A       A
 health            A       A     A       A     A        A        A      A      A     A         A       A
+transfer_stall    F       F     F       F     F        F        F      F      F     F         A       A
 release_stall     N       A     F       F     F        F        F      F      F     F         A       A
 """
 HEADER, *ROWS = [line.split() for line in MATRIX.strip().splitlines()]
@@ -161,6 +162,13 @@ def payloads(scene, whose):
         "list_violations": {"vendor_id": mine["vendor"]},
         "list_stalls": {"status": "allocated"},
         "market_stats": {"period": "night", "key": "2026-11-02"},
+        "transfer_stall": {
+            "stall_id": mine["stall"],
+            "from_vendor_id": mine["vendor"],
+            "to_vendor_id": scene["spare_vendor"],
+            "relation": "spouse",
+            "reason": "illness",
+        },
         "release_stall": {"stall_id": mine["stall"], "reason": "不做了"},
     }
 

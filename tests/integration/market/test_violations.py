@@ -5,6 +5,7 @@ import pytest
 
 from shared.errors import Conflict, InvalidInput
 from tests.integration.market.conftest import RULE_BOOK
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -149,6 +150,8 @@ def test_a_later_rule_book_applies_from_its_date_and_never_rewrites_the_past(
 
 def test_bad_findings_are_refused_naming_the_field_and_nothing_is_written(market, stallholder, mdb):
     round_ = market.inspector.start_inspection({"night_id": "N-20261102", "zone": "A"})
+    # the round's own event leaves the outbox once relayed: count from a settled outbox
+    wait_until(lambda: mdb.outbox.count_documents({}) == 0, message="the outbox to be relayed")
     before = {c: mdb[c].count_documents({}) for c in ("violations", "points_ledger", "outbox")}
     base = {
         "inspection_id": round_["inspection_id"],

@@ -174,3 +174,35 @@ def test_masking_keeps_only_what_a_role_needs():
     assert domain.vendor_view(doc, "market_officer")["phone"] == "13912340001"
     assert domain.vendor_view(doc, "market_officer")["id_number"] == "350582********0011"
     assert domain.vendor_view(doc, "vendor", own=True)["id_number"] == "350582198005170011"
+
+
+def _vendor(vendor_id, **extra):
+    return {"_id": vendor_id, "status": "active", "goods_category": "goods",
+            "business_licence": {"expires_on": date(2028, 1, 1)}, **extra}
+
+
+STALL = {"_id": "S-A001", "kind": "goods", "status": "allocated", "vendor_id": "V-000001"}
+TODAY = date(2026, 11, 2)
+
+
+def test_a_stall_passes_to_an_eligible_relative_once_a_term():
+    holder, relative = _vendor("V-000001"), _vendor("V-000002")
+    assert domain.transfer_refusals(STALL, holder, relative, {}, False, TODAY) == {}
+    again = {**STALL, "transferred_in_term": True}
+    assert domain.transfer_refusals(again, holder, relative, {}, False, TODAY) == {
+        "stall_id": ["already transferred once this term"]}
+
+
+def test_a_transfer_names_every_reason_on_each_side():
+    holder = _vendor("V-000001", status="suspended")
+    receiver = _vendor("V-000002", business_licence={"expires_on": date(2026, 1, 1)})
+    refusals = domain.transfer_refusals(STALL, holder, receiver, {"V-000001": 800, "V-000002": 0}, True,
+                                        TODAY)
+    assert refusals == {
+        "from_vendor_id": ["vendor is suspended", "arrears of 800 fen: settle them first"],
+        "to_vendor_id": ["licence expired", "already holds a stall"],
+    }
+    assert domain.transfer_refusals(STALL, _vendor("V-000009"), _vendor("V-000002"), {}, False, TODAY) == {
+        "stall_id": ["not held by the vendor transferring it"]}
+    assert domain.transfer_refusals(STALL, _vendor("V-000001"), _vendor("V-000001"), {}, False, TODAY) == {
+        "to_vendor_id": ["the holder themselves"]}
