@@ -371,6 +371,7 @@ class IncidentView(View):
     reported_at = Instant()
     state_since = Instant()
     state_deadline = Instant()
+    respond_by = Instant()  # first acceptance due (the on-time response rate counts against it)
     due_at = Instant()
     accepted_at = Instant()
     resolved_at = Instant()

@@ -26,6 +26,7 @@ def test_report_is_routed_to_the_grid_worker_and_walks_the_whole_lifecycle(commu
     assert incident["status"] == "dispatched" and incident["assignee_staff_id"] == community.worker1
     assert incident["priority"] == "normal" and incident["also_police"] is False
     assert incident["state_deadline"] == "2026-11-02T09:30:00+00:00"  # accept within 30 minutes
+    assert incident["respond_by"] == "2026-11-02T09:30:00+00:00"  # the on-time response deadline
     assert incident["due_at"] == "2026-11-03T09:00:00+00:00"  # noise: 24 hours overall
     iid = incident["incident_id"]
 
@@ -105,11 +106,12 @@ def test_a_grid_heard_of_through_registry_events_is_routed_without_asking_the_re
     assert incident["status"] == "dispatched" and incident["assignee_staff_id"] == "ST-9001"
 
 
-def test_without_a_grid_worker_the_incident_waits_to_be_dispatched(community, rpc, emitted):
+def test_without_a_grid_worker_the_incident_waits_to_be_dispatched(community, rpc, emitted, frozen_clock):
     ge = rpc("grid_events")
     incident = ge.report_incident(
         {"category": "market_disorder", "description": "占道经营", "grid_code": "G3"})
     assert incident["status"] == "reported" and incident["assignee_staff_id"] is None
+    assert incident["respond_by"] == "2026-11-02T10:00:00+00:00"  # 30 min to dispatch + 30 to accept
     [reported] = emitted("grid_events.incident_reported")
     assert reported["unassigned"] is True  # the community office hears of it (notifications)
     staff = community.staff("G3", "grid_worker", "赵网格")
