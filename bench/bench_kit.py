@@ -34,6 +34,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from bench.support import print_table, private_server, ratio, raw_limits  # noqa: E402
+from shared.access import ANYONE, Policy, system_actor  # noqa: E402
 from shared.events import event  # noqa: E402
 from shared.handlers import event_handler  # noqa: E402
 from shared.mongo import Mongo  # noqa: E402
@@ -76,6 +77,7 @@ class BareConsumer:
 
 class KitProducer:
     name = "bench_producer"
+    policy = Policy(dict.fromkeys(("ping", "command", "emit"), ANYONE))
     db = Mongo()
 
     @rpc
@@ -153,7 +155,7 @@ def main():
     runner.start()
     n = args.events
     try:
-        with ClusterRpcProxy(config) as cluster:
+        with ClusterRpcProxy(config, context_data={"actor": system_actor("bench")}) as cluster:
             cluster.bench_bare.ping()
             cluster.bench_producer.ping()
             bare_ms, p99 = latencies(cluster.bench_bare.ping, args.calls)

@@ -17,9 +17,9 @@ and the gateway's, the only ones that may present an actor (the SYSTEM actor of 
 the person the gateway authenticated). Anything else (another account, or no `user_id` at all) is
 refused with `Forbidden` before any worker runs, whatever actor it claims.
 
-It is also where the service's access policy (shared/access.py) is enforced: a service whose class
-has a `policy` must give every RPC a row (checked at start), and a call the row refuses is answered
-`Forbidden` before any worker runs.
+It is also where the service's access policy (shared/access.py) is enforced: a service with RPCs
+must have a `policy` giving every RPC a row (checked at start: without one it does not start), and
+a call the row refuses is answered `Forbidden` before any worker runs.
 
 Every call is a command the kit makes idempotent (shared/idempotency.py): its request id is the
 caller's `request_id` context key or the message's correlation id. A reply that cannot be
@@ -103,13 +103,15 @@ class Rpc(NamekoRpc):
 
     @property
     def policy(self):
-        # Transitional: services without a `policy` are not checked yet (issue 13 gives each one).
         return getattr(self.container.service_cls, "policy", None)
 
     def setup(self):
         super().setup()
         self.trusted_users = trusted_users(self.container.config)
-        if self.policy is not None and self.method_name not in self.policy:
+        if self.policy is None:
+            raise RuntimeError(f"{self.container.service_name} has RPCs but no access policy "
+                               "(a `policy = Policy({...})` on the service class)")
+        if self.method_name not in self.policy:
             raise RuntimeError(f"{self.container.service_name}.{self.method_name} has no row in the "
                                "service's access policy")
 
@@ -132,8 +134,7 @@ class Rpc(NamekoRpc):
         if sender not in self.trusted_users:
             raise Forbidden("only the platform's own broker accounts may present an actor",
                             {"actor": [f"not accepted from broker user {str(sender)[:40]!r}"]})
-        if self.policy is not None:
-            self.policy.grant(self.method_name, self.unpack_message_headers(message).get(ACTOR))
+        self.policy.grant(self.method_name, self.unpack_message_headers(message).get(ACTOR))
         if not isinstance(body, dict):
             return  # nameko answers MalformedRequest
         try:

@@ -11,6 +11,7 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared.access import ANYONE, Policy, system_actor
 from shared.rpc import rpc
 from tests.cluster.conftest import kill_node, management
 from tests.integration.kit_services import OrdersService, ShippingService
@@ -24,6 +25,8 @@ class BulkOrdersService(OrdersService):
     """kit_orders with a bulk command: a whole burst in one transaction, so the relay publishes it
     at once and the consumers lag behind it (RPCs one by one would pace the burst instead)."""
 
+    policy = Policy({**OrdersService.policy.rows, "place_orders": ANYONE})
+
     @rpc
     def place_orders(self, payload):
         orders = [{"order_id": f"O-{n}", "amount_fen": n + 1}
@@ -36,7 +39,7 @@ class BulkOrdersService(OrdersService):
 
 def place(config, first, count, in_flight=25):
     """Place orders `first`.. with `in_flight` calls at a time: a burst the consumers lag behind."""
-    with ClusterRpcProxy(config, timeout=60) as cluster:
+    with ClusterRpcProxy(config, timeout=60, context_data={"actor": system_actor("tests")}) as cluster:
         for start in range(first, first + count, in_flight):
             calls = [cluster.kit_orders.place_order.call_async({"order_id": f"O-{n}", "amount_fen": n + 1})
                      for n in range(start, min(start + in_flight, first + count))]
@@ -57,7 +60,7 @@ def test_a_node_killed_mid_burst_loses_nothing_and_applies_nothing_twice(
     assert queue["type"] == "quorum"
 
     started = time.monotonic()
-    with ClusterRpcProxy(config, timeout=60) as cluster:
+    with ClusterRpcProxy(config, timeout=60, context_data={"actor": system_actor("tests")}) as cluster:
         cluster.kit_orders.place_orders({"first": 0, "count": BEFORE})
     print(f'placed {BEFORE} in {time.monotonic() - started:.1f} s')
     # mid-burst: some applied, the rest still in the queue or on its way

@@ -4,6 +4,7 @@ kit_orders produces `kit_orders.order_placed`; kit_billing and kit_shipping cons
 from marshmallow import Schema, fields, validate
 from pymongo import IndexModel
 
+from shared.access import ANYONE, Policy
 from shared.context import RequestContext
 from shared.events import event
 from shared.handlers import event_handler
@@ -31,6 +32,8 @@ FAILING_ORDERS = set()
 
 class OrdersService:
     name = "kit_orders"
+    policy = Policy(dict.fromkeys(("place_order", "count_order", "place_order_with_bad_event", "health"),
+                                  ANYONE))
     db = Mongo({"orders": [IndexModel("order_id", unique=True)]})
     ctx = RequestContext()
     probe = HealthProbe()
@@ -90,6 +93,7 @@ class BillingService:
 
 class ShippingService:
     name = "kit_shipping"
+    policy = Policy({"health": ANYONE})
     db = Mongo()
     probe = HealthProbe()
 

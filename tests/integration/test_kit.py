@@ -5,6 +5,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from deploy import queues
+from shared.access import system_actor
 from shared.amqp import ConfirmedPublisher
 from shared.errors import InvalidInput
 from shared.events import envelope
@@ -13,6 +14,8 @@ from tests.integration.kit_services import BillingService, OrdersService, Shippi
 from tests.support import queue_depth, wait_until
 
 SHIP_QUEUE = "evt-kit_orders-order_placed--kit_shipping.ship"
+
+SYSTEM_CALLER = system_actor("tests")  # the kit refuses a call without an actor
 
 
 @pytest.fixture
@@ -41,7 +44,8 @@ def test_command_commits_state_and_its_event_fans_out_to_two_services(services, 
 
 
 def test_correlation_id_given_by_the_caller_is_kept(services, config, dbs):
-    with ClusterRpcProxy(config, context_data={"correlation_id": "req-42"}) as cluster:
+    context = {"correlation_id": "req-42", "actor": SYSTEM_CALLER}
+    with ClusterRpcProxy(config, context_data=context) as cluster:
         cluster.kit_orders.place_order({"order_id": "C-1", "amount_fen": 1})
     invoice = wait_until(lambda: dbs("kit_billing").invoices.find_one({"order_id": "C-1"}))
     assert invoice["correlation_id"] == "req-42"
@@ -149,7 +153,7 @@ def test_health_reports_broker_database_backlog_and_dead_letters(services, rpc):
 
 def test_a_read_decide_write_command_that_loses_a_write_conflict_runs_again(services, config, dbs):
     def count_order():
-        with ClusterRpcProxy(config) as cluster:  # one client per greenthread (nameko 2.x)
+        with ClusterRpcProxy(config, context_data={"actor": SYSTEM_CALLER}) as cluster:  # one per greenthread
             return cluster.kit_orders.count_order()
 
     callers = [eventlet.spawn(count_order) for _ in range(5)]
