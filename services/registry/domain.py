@@ -104,6 +104,7 @@ def as_date(value):
 # --- identity and contact -------------------------------------------------------------------
 
 ID_NUMBER_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+OLDEST_AGE = 130  # nobody registered is older: an earlier birth year is a typing error
 
 
 def parse_id_number(raw, today):
@@ -114,8 +115,13 @@ def parse_id_number(raw, today):
     the current or any historical table passes whatever the birth year (stdnum's `validate` would
     also demand the code existed in the birth year, and raises a bare KeyError for some codes).
 
+    Blanks (and the grouping spaces of a printed number) go, full-width digits and a lower-case x
+    are normalised. Refused, each with its own reason: a length other than 18, a letter other than
+    a final X, a wrong check digit, a date that does not exist, lies in the future or more than
+    130 years back, an area code no table knows.
+
     Returns (id_number, birth_date, sex); raises InvalidInput on field "id_number"."""
-    number = ric.compact(raw) if isinstance(raw, str) else ""
+    number = re.sub(r"\s", "", ric.compact(raw)) if isinstance(raw, str) else ""  # full-width → ASCII too
     if len(number) != 18:
         raise invalid("id_number", "must be 18 characters")
     if not ID_NUMBER_SHAPE.match(number):
@@ -128,6 +134,8 @@ def parse_id_number(raw, today):
         raise invalid("id_number", "impossible birth date") from None
     if birth_date > today:
         raise invalid("id_number", "birth date in the future")
+    if birth_date < years_before(today, OLDEST_AGE):
+        raise invalid("id_number", "impossible birth date")
     if not known_area_code(number[:6]):
         raise invalid("id_number", "unknown area code")
     sex = "M" if int(number[16]) % 2 else "F"

@@ -39,6 +39,11 @@ def test_id_number_accepts_lowercase_x_and_spaces():
     ("X10102198001151234", "17 digits then a digit or X"),
     ("110102" + "19800231" + "1234", "impossible birth date"),
     ("110102" + "19801301" + "1234", "impossible birth date"),
+    ("110102" + "18960101" + "1234", "impossible birth date"),   # 130 years and more before today
+    ("110102" + "00010101" + "1234", "impossible birth date"),
+    ("11010219800115 123X", "wrong check digit"),                  # a grouping space goes, then checked
+    ("110102-19800115-1234", "must be 18 characters"),
+    ("11010219800115I23X", "17 digits then a digit or X"),           # a letter I for a one
     (id_number(region="999999"), "unknown area code"),
     (id_number(region="110001"), "unknown area code"),  # stdnum raises a bare KeyError for these
     (id_number(region="350599"), "unknown area code"),  # the province is known, the county not
@@ -70,6 +75,20 @@ def test_the_birth_year_never_decides_the_area_code():
     jinjiang_1955 = id_number("19550304", 131, "350582")
     assert not ric.is_valid(jinjiang_1955)  # stdnum alone refuses it: that is what we work around
     assert domain.parse_id_number(jinjiang_1955, TODAY)[1] == date(1955, 3, 4)
+
+
+def test_grouping_spaces_and_full_width_digits_are_normalised():
+    number = id_number("19800115", 123)
+    grouped = f"{number[:6]} {number[6:14]} {number[14:]}"
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number)
+    assert domain.parse_id_number(grouped, TODAY)[0] == number
+    assert domain.parse_id_number(full_width, TODAY)[0] == number
+
+
+def test_the_oldest_possible_birth_date_is_130_years_back():
+    assert domain.parse_id_number(id_number("18961102"), TODAY)[1] == date(1896, 11, 2)
+    with pytest.raises(InvalidInput):
+        domain.parse_id_number(id_number("18961101"), TODAY)
 
 
 def test_born_today_is_fine():
