@@ -318,3 +318,48 @@ def test_shareholding_change_keeps_before_and_after_of_what_changes():
         domain.shareholding_change(current, {"shares": 10})
     with pytest.raises(Conflict):
         domain.shareholding_change({**current, "status": "withdrawn"}, {"shares": 1})
+
+
+# --- input schemas: no plain string, no unbounded list ------------------------------------------
+
+def input_schemas():
+    from shared.fields import Strict
+
+    return [obj for obj in vars(schemas).values()
+            if isinstance(obj, type) and issubclass(obj, Strict) and obj is not Strict]
+
+
+def loose_fields(schema_cls):
+    from marshmallow import fields, validate
+
+    from shared.fields import Id, Text
+
+    def closed(field):
+        return any(isinstance(v, validate.OneOf) for v in field.validators)
+
+    def bounded(field):
+        return any(isinstance(v, validate.Length) and v.max is not None for v in field.validators)
+
+    loose = []
+    for name, field in schema_cls().fields.items():
+        if isinstance(field, fields.List):
+            if not bounded(field):
+                loose.append(f"{name}: a list without a maximum length")
+            field = field.inner
+        if isinstance(field, fields.String) and not isinstance(field, (Text, Id)) and not closed(field):
+            loose.append(f"{name}: a plain string")
+    return loose
+
+
+def test_every_input_field_is_a_kit_field_or_a_closed_choice():
+    from marshmallow import fields
+
+    from shared.fields import Strict
+
+    class Loose(Strict):
+        name = fields.Str()
+        tags = fields.List(schemas.Text())
+
+    assert loose_fields(Loose) == ["name: a plain string", "tags: a list without a maximum length"]
+    assert len(input_schemas()) > 15
+    assert {s.__name__: loose_fields(s) for s in input_schemas() if loose_fields(s)} == {}
