@@ -187,7 +187,10 @@ class FinanceService:
         request = schemas.load(schemas.RunRef, payload)
         run = distribution.load_run(self.db, request["run_id"])
         lines = self.db.dividend_lines.find({"run_id": run["_id"]}).sort("shareholder_id", 1).limit(50)
-        return {**schemas.run_view(run), "first_lines": [schemas.line_view(line) for line in lines]}
+        # `paid` is counted when a run ends; `lines_paid` is live, for a run being paid (progress)
+        lines_paid = self.db.dividend_lines.count_documents({"run_id": run["_id"], "status": "paid"})
+        return {**schemas.run_view(run), "lines_paid": lines_paid,
+                "first_lines": [schemas.line_view(line) for line in lines]}
 
     @rpc
     def dividend_statement(self, payload):

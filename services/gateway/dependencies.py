@@ -52,6 +52,19 @@ class _Services:
             raise
 
 
+    def call_async(self, service, method, *args):
+        """Ask without waiting for the answer (work that outlasts a request, followed elsewhere)."""
+        claims = getattr(self._worker_ctx, "gateway_claims", None)
+        if claims is not None:
+            self._worker_ctx.data[ACTOR] = domain.actor_of(claims)
+        proxy = getattr(ServiceProxy(self._worker_ctx, service, self._reply_listener), method)
+        try:
+            return proxy.call_async(*args)
+        except UnknownService:
+            metrics.rpc_error(service, ServiceUnavailable.code)
+            raise ServiceUnavailable(f"{service} is not running", {"service": [service]}) from None
+
+
 class Services(RpcProxy):
     """`self.services.call("grid_events", "get_incident", incident_id)`."""
 

@@ -9,8 +9,8 @@ from nameko.dependency_providers import Config
 
 from services.gateway import metrics, open311, openapi, routes, store, use_cases, web
 from services.gateway import schemas as s
-from services.gateway.console import pages as console  # a module: `nameko run` runs every class it finds
-from services.gateway.console import recorder
+from services.gateway.console import business, recorder  # modules: `nameko run` runs every class
+from services.gateway.console import pages as console  # it finds here, so no page class is imported
 from services.gateway.dependencies import Accounts, Caller, Services
 from services.gateway.web import api
 from shared import clock
@@ -30,7 +30,7 @@ def route_table(table):
     return bind
 
 
-class GatewayService(console.ConsolePages):
+class GatewayService(console.ConsolePages, business.NightAndDividendPages):
     name = "gateway"
     # Its one RPC; people reach the gateway over HTTP, where the edge policy (routes.py) rules.
     policy = Policy({"health": ANYONE})

@@ -177,6 +177,11 @@ def night_figures(db, night_id):
     return present, footfall, takings, violations
 
 
+def present_stalls(db, night_id):
+    """The stalls checked in on a night, in order."""
+    return sorted(d["stall_id"] for d in db.attendance.find({"night_id": night_id}, {"stall_id": 1}))
+
+
 def closed_nights(db, prefix):
     """Closed nights whose date starts with `prefix` ("2026", "2026-11", "2026-11-02")."""
     return list(

@@ -83,8 +83,8 @@ class ConsolePages:
         try:
             return build(claims, lang)
         except CommandRefused as exc:  # a service refused what the page asked: say so on the page
-            return self._render("refused.html", claims, lang, status=exc.http_status,
-                                message="not_available" if exc.http_status == 503 else "forbidden")
+            message = {503: "not_available", 404: "not_found"}.get(exc.http_status, "forbidden")
+            return self._render("refused.html", claims, lang, status=exc.http_status, message=message)
 
     def _queue_rows(self):
         from deploy.queues import queue_rows

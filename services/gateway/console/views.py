@@ -3,8 +3,10 @@ queue history and its sparkline, SLA risk, the incidents board, and a trace as a
 
 import json
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from shared.access import (
     COMMUNITY_ADMIN,
@@ -12,7 +14,6 @@ from shared.access import (
     FINANCE_OFFICER,
     GRID_LIAISON,
     GRID_WORKER,
-    INSPECTOR,
     MARKET_OFFICER,
     OPERATOR,
     PARTY_SECRETARY,
@@ -49,7 +50,11 @@ PAGES = {  # page → roles that may open it (the services behind it still scope
     "sla": (OPERATOR, COMMUNITY_ADMIN),
     "incidents": STAFF_BOARD,
     "stats": STAFF_BOARD,
-    "night": (MARKET_OFFICER, INSPECTOR, COMMUNITY_ADMIN),
+    # market_stats is the office's and the community admin's; an inspector reads stalls and
+    # violations only, so the night view is theirs (market's domain.POLICY)
+    "night": (MARKET_OFFICER, COMMUNITY_ADMIN),
+    # the run is read by the books' readers; preview is the officer's (the maker), approval the
+    # approver's (the checker), statements the two of theirs (finance's domain.POLICY)
     "dividends": (FINANCE_OFFICER, FINANCE_APPROVER, COMMUNITY_ADMIN),
 }
 
@@ -213,3 +218,74 @@ def log_lines_for(correlation_id, paths, limit=500):
         except OSError:
             continue
     return found
+
+
+# ---------------------------------------------------------------- night market and dividends
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_day(now):
+    """The community's calendar day (a market night is named by its local date)."""
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def day_or(value, default):
+    """A `YYYY-MM-DD` from the page, or `default` when it is missing or malformed."""
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def year_or(value, default):
+    """A year from the page (2000-2100), or `default`."""
+    return int(value) if value and value.isdigit() and 2000 <= int(value) <= 2100 else default
+
+
+def zones(stalls, present):
+    """Stalls by zone for the night view: each stall `present` (checked in), `absent` (held but
+    not checked in) or `vacant`, with each zone's counts."""
+    present = set(present or ())
+    found = {}
+    for stall in sorted(stalls, key=lambda s: (s["zone"], s["number"])):
+        zone = found.setdefault(stall["zone"], {"stalls": [], "allocated": 0, "present": 0})
+        if stall["stall_id"] in present:
+            state = "present"
+        elif stall["status"] == "allocated":
+            state = "absent"
+        else:
+            state = "vacant"
+        zone["stalls"].append({**stall, "state": state})
+        zone["allocated"] += state != "vacant"
+        zone["present"] += state == "present"
+    return found
+
+
+def yuan(fen):
+    """Fen as yuan for display: 123456 → "1,234.56"."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def fen_of(text):
+    """Yuan as typed in a form ("1,000", "1000.5") → integer fen; ValueError when it is not an
+    amount of at most two decimals, or negative."""
+    cleaned = (text or "").strip().replace(",", "").replace("，", "")
+    try:
+        amount = Decimal(cleaned)
+        if not amount.is_finite() or not 0 <= amount < 10**12 or amount != amount.quantize(Decimal("0.01")):
+            raise InvalidOperation
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text!r}") from None
+    return int(amount * 100)
+
+
+def progress(run):
+    """A dividend run's payment progress, in percent of its lines paid."""
+    total = run.get("shareholders") or 0
+    done = run.get("lines_paid", run.get("paid", 0)) or 0
+    return 100 if total == 0 else min(100, round(done * 100 / total))

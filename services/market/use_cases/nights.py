@@ -126,7 +126,8 @@ def close_night(db, request, now):
 
 def market_stats(db, params):
     """Figures of one night (live while it is open), or summed over the closed nights of a month or
-    year: nights, attendance, footfall, takings (fen), violations by type."""
+    year: nights, attendance, footfall, takings (fen), violations by type. A night's figures also
+    name the stalls checked in (`present_stalls`), for the night view of the console."""
     if params["period"] == "night":
         night = store.load(db, "nights", domain.night_id(store.day(params["key"])), what="key")
         if night["summary"]:
@@ -135,6 +136,7 @@ def market_stats(db, params):
                 "key": params["key"],
                 "status": night["status"],
                 **night["summary"],
+                "present_stalls": store.present_stalls(db, night["_id"]),
             }
         live = domain.night_summary(
             night, night["stalls_allocated"], *store.night_figures(db, night["_id"])
@@ -145,6 +147,7 @@ def market_stats(db, params):
             "status": night["status"],
             **live,
             "date": night["date"].isoformat(),
+            "present_stalls": store.present_stalls(db, night["_id"]),
         }
     nights = [n["summary"] for n in store.closed_nights(db, params["key"])]
     by_type = {}

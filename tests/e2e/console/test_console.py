@@ -21,6 +21,13 @@ DEPTH = """([pattern, at_least, at_most]) => {
   return depth >= at_least && depth <= at_most;
 }"""
 WELCOMES = r"evt-registry-resident_registered--notifications\."
+# Its sparkline has risen off the baseline (a depth of 0 is drawn at y = 23 of 24).
+RISEN = """([pattern]) => {
+  const rows = [...document.querySelectorAll('#queues tbody tr')];
+  const row = rows.find(r => new RegExp(pattern).test(r.dataset.queue));
+  const points = row ? row.querySelector('polyline').getAttribute('points') || '' : '';
+  return points.split(' ').some(p => parseFloat(p.split(',')[1]) < 23);
+}"""
 
 
 def test_operator_watches_a_queue_grow_while_its_consumer_is_down_and_drain_after(
@@ -34,6 +41,7 @@ def test_operator_watches_a_queue_grow_while_its_consumer_is_down_and_drain_afte
     for n in range(6):
         community.add_resident("G1", f"新居民{n}")
     page.wait(DEPTH, [WELCOMES, 6, 10**6], timeout=30)  # the page polls by itself: no reload
+    page.wait(RISEN, [WELCOMES], timeout=30)  # the backlog seen at a glance (sampled every 5 s)
     page.screenshot("queues")
 
     container_factory(NotificationsService, console_config).start()

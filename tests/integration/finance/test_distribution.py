@@ -44,8 +44,12 @@ def test_a_dividend_run_is_previewed_approved_by_another_person_and_paid_once(
     with pytest.raises(Conflict):  # approved: the preview is frozen
         officer.preview_dividends({**PREVIEW, "community_fen": 2000})
 
+    assert officer.dividend_run({"run_id": "DR-2026"})["lines_paid"] == 0
+
     assert officer.run_dividends({"run_id": "DR-2026"})["status"] == "paid"
     assert officer.run_dividends({"run_id": "DR-2026"})["paid"] == 3  # again: nothing more is paid
+    shown = officer.dividend_run({"run_id": "DR-2026"})
+    assert shown["lines_paid"] == 3 and [line["status"] for line in shown["first_lines"]] == ["paid"] * 3
     assert {
         d["_id"].split(":")[1]: sum(x["amount_fen"] for x in d["lines"] if x["amount_fen"] > 0)
         for d in fdb.journal.find({"code": "dividend"})

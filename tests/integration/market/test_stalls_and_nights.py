@@ -86,11 +86,14 @@ def test_a_night_open_to_close_gives_its_figures(market, emitted):
     assert "count" in refused.value.fields
     live = market.office.market_stats({"period": "night", "key": "2026-11-02"})
     assert live["status"] == "open" and live["footfall"] == 8200
+    assert live["present_stalls"] == ["S-A001", "S-A002"]
     summary = market.office.close_night({"night_id": "N-20261102"})
     assert summary["present"] == 2 and summary["absent"] == 1 and summary["footfall"] == 8200
     assert summary["takings_fen"] == 123456 * 3 and summary["takings_reported"] == 2
     [closed] = emitted("market.night_closed")
     assert closed["payload"]["takings_fen"] == 370368
+    after = market.office.market_stats({"period": "night", "key": "2026-11-02"})
+    assert after["status"] == "closed" and after["present_stalls"] == ["S-A001", "S-A002"]
     with pytest.raises(Conflict):
         market.vendor_actor(vendors[2]).check_in({"night_id": "N-20261102", "stall_id": "S-A003"})
     month = market.as_actor({"id": "CA-1", "role": "community_admin"}).market.market_stats(

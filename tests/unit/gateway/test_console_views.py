@@ -83,3 +83,44 @@ def test_a_stats_period_is_two_local_days_inclusive():
     assert views.period("2026-11-01", "2026-11-30") == {
         "reported_from": "2026-11-01T00:00:00+08:00", "reported_to": "2026-11-30T23:59:59+08:00"}
     assert views.period("", "not a date") == {}
+
+
+def test_the_night_view_puts_each_stall_in_its_zone_present_absent_or_vacant():
+    stalls = [{"stall_id": "S-B001", "zone": "B", "number": 1, "status": "allocated"},
+              {"stall_id": "S-A002", "zone": "A", "number": 2, "status": "vacant"},
+              {"stall_id": "S-A001", "zone": "A", "number": 1, "status": "allocated"},
+              {"stall_id": "S-A003", "zone": "A", "number": 3, "status": "allocated"}]
+    zones = views.zones(stalls, ["S-A003"])
+    assert list(zones) == ["A", "B"]
+    assert [(s["stall_id"], s["state"]) for s in zones["A"]["stalls"]] == [
+        ("S-A001", "absent"), ("S-A002", "vacant"), ("S-A003", "present")]
+    assert (zones["A"]["allocated"], zones["A"]["present"]) == (2, 1)
+    assert (zones["B"]["allocated"], zones["B"]["present"]) == (1, 0)
+    assert views.zones([], None) == {}
+
+
+def test_a_market_night_is_named_by_the_community_s_local_day():
+    assert views.local_day(datetime(2026, 11, 2, 17, 30, tzinfo=UTC)).isoformat() == "2026-11-03"
+    assert views.day_or("2026-11-02", None).isoformat() == "2026-11-02"
+    assert views.day_or("11/02", "today") == "today"
+    assert views.year_or("2026", 2000) == 2026
+    assert views.year_or("20261", 2000) == 2000 and views.year_or("-1", 2000) == 2000
+
+
+def test_yuan_typed_in_a_form_become_fen_exactly():
+    assert views.fen_of("1000") == 100000
+    assert views.fen_of(" 1,234.05 ") == 123405
+    assert views.fen_of("0.1") == 10
+    for bad in ("", "abc", "-5", "1.005", "NaN", "Infinity", "1e400"):
+        try:
+            views.fen_of(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was taken as an amount")
+    assert views.yuan(123405) == "1,234.05" and views.yuan(-5) == "-0.05" and views.yuan(None) == "—"
+
+
+def test_a_run_s_progress_counts_its_lines_paid():
+    assert views.progress({"shareholders": 4, "lines_paid": 1}) == 25
+    assert views.progress({"shareholders": 4, "paid": 4}) == 100
+    assert views.progress({"shareholders": 0}) == 100
