@@ -1,5 +1,7 @@
 """Collectively owned property: units, leases, monthly invoices, payments and arrears."""
 
+from pymongo import UpdateOne
+
 from services.finance import domain, store
 from services.finance.domain import account
 from shared.errors import Conflict, NotFound
@@ -69,17 +71,8 @@ def sign_lease(db, request, now):
                 )
         tx.leases.insert_one(lease)
         if lease["deposit_fen"]:
-            _invoice(
-                tx,
-                lease,
-                f"DEP-{lease['_id']}",
-                "deposit",
-                None,
-                lease["deposit_fen"],
-                start,
-                account("deposits_held"),
-                now,
-            )
+            deposit = (f"DEP-{lease['_id']}", "deposit", None, lease["deposit_fen"], start)
+            _invoices(tx, [(lease, *deposit, account("deposits_held"))], now)
         return lease
 
     return store.posting(db, write)
@@ -91,67 +84,68 @@ def _overlaps(other, start, end):
     return other_start < end and start < other_end
 
 
-def _invoice(tx, lease, invoice_id, kind, period, amount_fen, due, credit, now):
-    doc = domain.entry(
-        invoice_id,
-        f"invoice_{kind}",
-        domain.transfer_lines(account("rent_receivable"), credit, amount_fen),
-        due,
-        reference=lease["_id"],
-        fact={"id": invoice_id, "kind": "invoice_issued"},
-    )
-    if not store.post(tx, [doc], now):
-        return None
-    invoice = {
-        "_id": invoice_id,
-        "lease_id": lease["_id"],
-        "unit_id": lease["unit_id"],
-        "tenant_id": lease["tenant_id"],
-        "kind": kind,
-        "period": period,
-        "amount_fen": amount_fen,
-        "open_fen": amount_fen,
-        "due_on": due.isoformat(),
-        "status": OPEN,
-    }
-    tx.invoices.insert_one(invoice)
-    tx.emit(
-        "finance.invoice_issued",
+def _invoices(tx, wanted, now):
+    """Issue invoices `wanted` [(lease, invoice_id, kind, period, amount_fen, due, credit)] in one
+    posting, one insert and one outbox write; those already issued are skipped. Returns the new."""
+    docs = [
+        domain.entry(
+            invoice_id,
+            f"invoice_{kind}",
+            domain.transfer_lines(account("rent_receivable"), credit, amount_fen),
+            due,
+            reference=lease["_id"],
+            fact={"id": invoice_id, "kind": "invoice_issued"},
+        )
+        for lease, invoice_id, kind, period, amount_fen, due, credit in wanted
+    ]
+    posted = {doc["_id"] for doc in store.post(tx, docs, now)}
+    dues = {invoice_id: due for _, invoice_id, _, _, _, due, _ in wanted}
+    invoices = [
         {
-            **{
-                k: invoice[k]
-                for k in ("lease_id", "unit_id", "tenant_id", "kind", "period", "amount_fen", "due_on")
-            },
-            "due_on": due,
-            "invoice_id": invoice_id,
-            "entry_id": invoice_id,
-        },
-    )
-    return invoice
+            "_id": invoice_id,
+            "lease_id": lease["_id"],
+            "unit_id": lease["unit_id"],
+            "tenant_id": lease["tenant_id"],
+            "kind": kind,
+            "period": period,
+            "amount_fen": amount_fen,
+            "open_fen": amount_fen,
+            "due_on": due.isoformat(),
+            "status": OPEN,
+        }
+        for lease, invoice_id, kind, period, amount_fen, due, credit in wanted
+        if invoice_id in posted
+    ]
+    if invoices:
+        tx.invoices.insert_many(invoices)
+        fields = ("lease_id", "unit_id", "tenant_id", "kind", "period", "amount_fen")
+        tx.emit_many(
+            "finance.invoice_issued",
+            [
+                {
+                    **{k: invoice[k] for k in fields},
+                    "due_on": dues[invoice["_id"]],
+                    "invoice_id": invoice["_id"],
+                    "entry_id": invoice["_id"],
+                }
+                for invoice in invoices
+            ],
+        )
+    return invoices
 
 
 def raise_invoices(db, month, now, due_days=10):
     """Invoice every lease running in `month` for that month's rent (once per lease and month)."""
     first = domain.month_start(month)
     leases = [lease for lease in db.leases.find({}) if domain.lease_covers(lease, first)]
+    due, credit = domain.due_on(first, due_days), account("income_rent")
 
     def write(tx, chunk):
-        issued = 0
-        for lease in chunk:
-            invoice_id = f"INV-{lease['_id']}-{month}"
-            if _invoice(
-                tx,
-                lease,
-                invoice_id,
-                "rent",
-                month,
-                domain.rent_for(lease, first),
-                domain.due_on(first, due_days),
-                account("income_rent"),
-                now,
-            ):
-                issued += 1
-        return issued
+        wanted = [
+            (lease, f"INV-{lease['_id']}-{month}", "rent", month, domain.rent_for(lease, first), due, credit)
+            for lease in chunk
+        ]
+        return len(_invoices(tx, wanted, now))
 
     issued = sum(
         store.posting(db, lambda tx, chunk=chunk: write(tx, chunk)) for chunk in _chunks(leases, 200)
@@ -167,7 +161,7 @@ def record_payment(db, request, now):
     """Book money received and match it: the named reference first, then the payer's oldest open
     items (rent and deposit invoices for tenants; fees and fines for market vendors). What is left
     (an over- or unmatched payment) is held as the payer's credit in `unapplied_payments`."""
-    return store.posting(db, lambda tx: _record_payment(tx, request, now))
+    return store.posting(db, lambda tx: _record_payments(tx, [request], now))[0]
 
 
 def import_payments(db, requests, now, chunk=200):
@@ -175,81 +169,101 @@ def import_payments(db, requests, now, chunk=200):
     recorded = []
     for start in range(0, len(requests), chunk):
         part = requests[start : start + chunk]
-        recorded += store.posting(db, lambda tx, part=part: [_record_payment(tx, r, now) for r in part])
+        recorded += store.posting(db, lambda tx, part=part: _record_payments(tx, part, now))
     return recorded
 
 
-def _record_payment(tx, request, now):
-    received_at = request["received_at"] or now
-    payment = {
-        "_id": request["payment_id"],
-        "source": request["source"],
-        "payer": request["payer"],
-        "amount_fen": request["amount_fen"],
-        "reference": request["reference"],
-        "method": request["method"],
-    }
-    existing = tx.payments.find_one({"_id": payment["_id"]})
-    if existing is not None:
-        if {k: existing.get(k) for k in payment} != payment:
-            raise Conflict(
-                f"payment {payment['_id']} was recorded with other details",
-                {"payment_id": ["already used for another payment"]},
-            )
-        return existing
-    collection, receivable = _receivables(payment["source"])
-    items = _open_items(tx, collection, payment)
-    applied, left = domain.match_payment(payment["amount_fen"], items)
-    by_account = {}
-    for item_id, part in applied:
-        item = next(i for i in items if i["_id"] == item_id)
-        debit = receivable(item)
-        by_account[debit] = by_account.get(debit, 0) + part
-        open_fen = item["open_fen"] - part
-        getattr(tx, collection).update_one(
-            {"_id": item_id}, {"$set": {"open_fen": open_fen, "status": PAID if open_fen == 0 else OPEN}}
+def _record_payments(tx, requests, now):
+    """Book `requests` in order, as many reads and writes as one payment would take: the payers'
+    open items are read once and matched in memory (an earlier payment of the statement may have
+    paid what a later one would), then posted, stored and announced in bulk."""
+    payments = [_payment(request) for request in requests]
+    known = {d["_id"]: d for d in tx.payments.find({"_id": {"$in": [p["_id"] for p in payments]}})}
+    open_items = _open_items_by_payer(tx, payments)
+    touched, entries, stored_all, results = {}, [], [], []
+    for request, payment in zip(requests, payments, strict=True):
+        existing = known.get(payment["_id"])
+        if existing is not None:  # a repeat (of an earlier statement, or within this one)
+            if {k: existing.get(k) for k in payment} != payment:
+                raise Conflict(
+                    f"payment {payment['_id']} was recorded with other details",
+                    {"payment_id": ["already used for another payment"]},
+                )
+            results.append(existing)
+            continue
+        collection, receivable = _receivables(payment["source"])
+        items = _candidates(open_items.get((collection, payment["payer"]), []), payment)
+        applied, left = domain.match_payment(payment["amount_fen"], items)
+        parts = dict(applied)
+        settled = bool(payment["reference"]) and any(
+            i["_id"] == payment["reference"] and i["open_fen"] == parts.get(i["_id"]) for i in items
         )
-    lines = [{"account": account("bank"), "amount_fen": payment["amount_fen"]}]
-    lines += [{"account": code, "amount_fen": -fen} for code, fen in sorted(by_account.items())]
-    if left:
-        lines.append({"account": account("unapplied_payments"), "amount_fen": -left})
-    doc = domain.entry(
-        payment["_id"],
-        "payment",
-        lines,
-        domain.local_today(received_at),
-        reference=payment["reference"],
-        fact={"id": payment["_id"], "kind": "payment_received"},
-    )
-    store.post(tx, [doc], now)
-    settled = bool(payment["reference"]) and any(
-        i["_id"] == payment["reference"] and i["open_fen"] == dict(applied).get(i["_id"]) for i in items
-    )
-    stored = {
-        **payment,
-        "received_at": received_at,
-        "applied": [{"reference": r, "amount_fen": f} for r, f in applied],
-        "applied_fen": payment["amount_fen"] - left,
-        "unapplied_fen": left,
-        "settled": settled,
-    }
-    tx.payments.insert_one(stored)
-    tx.emit(
-        "finance.payment_received",
-        {
-            "payment_id": payment["_id"],
-            "source": payment["source"],
-            "reference": payment["reference"],
-            "payer": payment["payer"],
-            "amount_fen": payment["amount_fen"],
+        by_account = {}
+        for item in items:
+            if item["_id"] in parts:
+                debit = receivable(item)
+                by_account[debit] = by_account.get(debit, 0) + parts[item["_id"]]
+                item["open_fen"] -= parts[item["_id"]]
+                touched[item["_id"]] = (collection, item)
+        lines = [{"account": account("bank"), "amount_fen": payment["amount_fen"]}]
+        lines += [{"account": code, "amount_fen": -fen} for code, fen in sorted(by_account.items())]
+        if left:
+            lines.append({"account": account("unapplied_payments"), "amount_fen": -left})
+        received_at = request["received_at"] or now
+        entries.append(
+            domain.entry(
+                payment["_id"],
+                "payment",
+                lines,
+                domain.local_today(received_at),
+                reference=payment["reference"],
+                fact={"id": payment["_id"], "kind": "payment_received"},
+            )
+        )
+        stored = {
+            **payment,
             "received_at": received_at,
-            "applied_fen": stored["applied_fen"],
+            "applied": [{"reference": r, "amount_fen": f} for r, f in applied],
+            "applied_fen": payment["amount_fen"] - left,
             "unapplied_fen": left,
             "settled": settled,
-            "entry_id": doc["_id"],
-        },
-    )
-    return stored
+        }
+        known[payment["_id"]] = stored
+        stored_all.append(stored)
+        results.append(stored)
+    _write_matches(tx, touched)
+    store.post(tx, entries, now)
+    if stored_all:
+        tx.payments.insert_many([dict(s) for s in stored_all])
+        tx.emit_many("finance.payment_received", [_payment_received(s) for s in stored_all])
+    return results
+
+
+def _payment(request):
+    return {"_id": request["payment_id"], **{k: request[k] for k in PAYMENT_FIELDS}}
+
+
+PAYMENT_FIELDS = ("source", "payer", "amount_fen", "reference", "method")
+
+
+def _payment_received(stored):
+    return {
+        "payment_id": stored["_id"],
+        **{k: stored[k] for k in ("source", "reference", "payer", "amount_fen", "received_at")},
+        **{k: stored[k] for k in ("applied_fen", "unapplied_fen", "settled")},
+        "entry_id": stored["_id"],
+    }
+
+
+def _write_matches(tx, touched):
+    by_collection = {}
+    for item_id, (collection, item) in touched.items():
+        status = PAID if item["open_fen"] == 0 else OPEN
+        by_collection.setdefault(collection, []).append(
+            UpdateOne({"_id": item_id}, {"$set": {"open_fen": item["open_fen"], "status": status}})
+        )
+    for collection, updates in by_collection.items():
+        getattr(tx, collection).bulk_write(updates, ordered=False)
 
 
 def _receivables(source):
@@ -258,13 +272,28 @@ def _receivables(source):
     return "invoices", lambda item: account("rent_receivable")
 
 
-def _open_items(tx, collection, payment):
-    query = {"status": OPEN, "payer" if collection == "receivables" else "tenant_id": payment["payer"]}
-    items = list(getattr(tx, collection).find(query).sort([("due_on", 1), ("_id", 1)]))
+def _open_items_by_payer(tx, payments):
+    """{(collection, payer): open items, oldest first} for every payer of `payments`, one read per
+    collection."""
+    found = {}
+    for collection, payer_field in (("invoices", "tenant_id"), ("receivables", "payer")):
+        payers = sorted({p["payer"] for p in payments if _receivables(p["source"])[0] == collection})
+        if not payers:
+            continue
+        query = {payer_field: {"$in": payers}, "status": OPEN}
+        for item in getattr(tx, collection).find(query).sort([("due_on", 1), ("_id", 1)]):
+            found.setdefault((collection, item[payer_field]), []).append(item)
+    return found
+
+
+def _candidates(items, payment):
+    """The open items `payment` may pay, in the order it pays them: the one it names first (a
+    market payment clears only the fee or fine it names), then the oldest."""
+    items = [i for i in items if i["open_fen"] > 0]
     if payment["reference"]:
         named = [i for i in items if i["_id"] == payment["reference"]]
         if payment["source"] == "market":
-            return named  # a market payment clears the fee or fine it names, nothing else
+            return named
         items = named + [i for i in items if i["_id"] != payment["reference"]]
     return items
 

@@ -136,6 +136,36 @@ def test_payments_partial_over_and_unmatched(leased, fdb, listen):
     assert_books_sound(fdb, leased)
 
 
+def test_a_bank_statement_books_each_line_as_one_payment_would_in_order(leased, fdb, listen):
+    """Lines of one statement see each other: the second payment of a tenant pays what the first
+    left open, a line repeated in the statement is booked once, an unknown payer is held unapplied."""
+    received = listen("payment_received")
+    line = {"source": "rent", "payer": "T-001"}
+    summary = leased.import_payments({"payments": [
+        {**line, "payment_id": "PAY-S1", "amount_fen": RENT + 300_000},  # September and part of October
+        {**line, "payment_id": "PAY-S2", "amount_fen": 900_000},  # the rest of October, part of November
+        {**line, "payment_id": "PAY-S1", "amount_fen": RENT + 300_000},  # the bank's duplicate line
+        {"source": "rent", "payer": "T-404", "payment_id": "PAY-S3", "amount_fen": 5_000},
+    ]})
+
+    def applied(*parts):
+        return [{"reference": f"INV-L-1-2026-{month}", "amount_fen": fen} for month, fen in parts]
+
+    # the duplicate line answers as the first did (it counts in the summary, it is not booked again)
+    assert summary == {"recorded": 4, "applied_fen": 2 * (RENT + 300_000) + 900_000, "unapplied_fen": 5_000}
+    booked = {p["_id"]: p for p in fdb.payments.find()}
+    assert booked["PAY-S1"]["applied"] == applied(("09", RENT), ("10", 300_000))
+    assert booked["PAY-S2"]["applied"] == applied(("10", 700_000), ("11", 200_000))
+    assert booked["PAY-S3"]["unapplied_fen"] == 5_000
+    assert {i["_id"]: (i["open_fen"], i["status"]) for i in fdb.invoices.find()} == {
+        "INV-L-1-2026-09": (0, "paid"), "INV-L-1-2026-10": (0, "paid"), "INV-L-1-2026-11": (800_000, "open")}
+    assert fdb.payments.count_documents({}) == 3 and fdb.journal.count_documents({"code": "payment"}) == 3
+    again = leased.import_payments({"payments": [{**line, "payment_id": "PAY-S2", "amount_fen": 900_000}]})
+    assert again["applied_fen"] == 900_000 and fdb.payments.count_documents({}) == 3  # imported twice
+    wait_until(lambda: len(received()) == 3, message="one payment_received per booked line")
+    assert_books_sound(fdb, leased)
+
+
 def test_arrears_age_in_buckets_and_each_bucket_is_announced_once(leased, fdb, finance, frozen_clock, listen):
     overdue = listen("rent_overdue")
     leased.record_payment(
