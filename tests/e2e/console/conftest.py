@@ -56,7 +56,7 @@ class Browser:
             with eventlet.Timeout(timeout):
                 line = self.process.stdout.readline()
         except eventlet.Timeout:
-            self.stop()
+            self.stop(hung=True)
             raise BrowserFailed(f"the browser did not answer in {timeout} s{self._tail()}") from None
         if not line:
             self.stop()
@@ -83,8 +83,8 @@ class Browser:
         text = Path(self.log_path).read_text("utf-8", errors="replace")[-3000:]
         return f"; its last words:\n{text}" if text.strip() else ""
 
-    def stop(self):
-        if self.process.poll() is None:
+    def stop(self, hung=False):
+        if self.process.poll() is None and not hung:  # asked to quit; killed if it does not
             try:
                 with eventlet.Timeout(15):
                     self.process.stdin.write(b'{"op": "quit"}\n')

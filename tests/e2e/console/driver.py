@@ -127,6 +127,22 @@ class Session:
         return path
 
 
+# A page that refreshes itself (the dividend run while it is paid) may start a navigation of its
+# own under a command: reading or going somewhere is then simply done again.
+RETRIED = ("goto", "text", "texts", "attrs", "count")
+NAVIGATION_RACES = ("interrupted by another navigation", "ERR_ABORTED", "Execution context was destroyed")
+
+
+def run(session, op, command, attempts=3):
+    for attempt in range(attempts):
+        try:
+            return getattr(session, op)(**command)
+        except Exception as exc:
+            raced = any(race in str(exc) for race in NAVIGATION_RACES)
+            if op not in RETRIED or attempt == attempts - 1 or not raced:
+                raise
+
+
 def serve(session, lines, answer):
     for line in lines:
         if not line.strip():
@@ -137,7 +153,7 @@ def serve(session, lines, answer):
             answer({"ok": True, "value": None})
             return
         try:
-            answer({"ok": True, "value": getattr(session, op)(**command)})
+            answer({"ok": True, "value": run(session, op, command)})
         except Exception as exc:  # the test sees what failed, and may go on (e.g. a refusal it expects)
             answer({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000],
                     "trace": traceback.format_exc(limit=3)[-2000:]})

@@ -122,6 +122,7 @@ def test_a_grid_worker_of_grid_3_sees_only_grid_3(login, admin, community):
     page.screenshot("incidents-board")
     page.goto("/console/stats")
     assert page.attrs("#rates tbody tr", "data-grid") == ["G3"]
+    assert page.text("#rates td[data-rate=escalation]") == "0.0%"  # of its 2 incidents, none escalated
     page.goto("/console/queues")
     assert page.count("#refused") == 1
 
