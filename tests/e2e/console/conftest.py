@@ -160,13 +160,13 @@ def browser(base_url, tmp_path):  # noqa: F811
 @pytest.fixture
 def login(browser, accounts):  # noqa: F811
     """`login("operator")`: a new account of that role, logged in through the console's form in a
-    browser page of its own (named after the account)."""
+    browser page of its own (named after the account); `width=390` for a phone's."""
     made = itertools.count()
 
-    def open_as(role, username=None, **extra):
+    def open_as(role, username=None, width=1200, **extra):
         username = username or f"console-{role.replace('_', '-')}-{next(made)}"
         accounts(username, role, **extra)
-        return browser.login(username, username)
+        return browser.login(username, username, width=width)
 
     return open_as
 

@@ -114,11 +114,12 @@ def test_a_grid_worker_of_grid_3_sees_only_grid_3(login, admin, community):
     for grid in ("G1", "G3", "G2", "G3"):
         admin.ok("POST", "/v1/incidents", json={"category": "noise", "description": f"{grid} 楼道噪音",
                                                 "grid_code": grid})
-    page = login("grid_worker", grid="G3", person_id=worker)
+    page = login("grid_worker", grid="G3", person_id=worker, width=390)  # on a phone, in the street
     assert "/console/incidents" in page.url
     assert page.count("#board .incident") == 2
     assert set(page.attrs("#board .incident", "data-grid")) == {"G3"}
     assert page.count("header a[data-page=queues]") == 0  # no operator pages for staff
+    page.wait("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     page.screenshot("incidents-board")
     page.goto("/console/stats")
     assert page.attrs("#rates tbody tr", "data-grid") == ["G3"]
