@@ -40,8 +40,9 @@ unit: venv           ## the fast ring only: no broker, no database
 lint: venv
 	@$(PY) -m ruff check .
 
-docs: venv           ## regenerate docs/events.md from the event catalogue
+docs: venv           ## regenerate docs/events.md (event catalogue) and docs/access.md (access policies)
 	@$(PY) -m shared.events.docs > docs/events.md
+	@$(PY) -m shared.access_docs > docs/access.md
 
 faults: venv         ## the long fault suite: private broker node + database, kills, outages, a table
 	@$(PY) -m tests.faults.suite $(if $(COMMANDS),--commands $(COMMANDS))
