@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from shared.access import ALL, OWN, OWN_GRID, ROLES, SYSTEM
+from shared.events import docs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "access.md"
@@ -58,16 +59,5 @@ def render():
     return "\n".join(lines) + "\n"
 
 
-def main(argv):
-    text = render()
-    if "--check" in argv:
-        if not DOC.exists() or DOC.read_text(encoding="utf-8") != text:
-            print("docs/access.md is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    sys.stdout.write(text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(docs.main(sys.argv[1:], DOC, render))

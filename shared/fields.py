@@ -3,7 +3,8 @@
 - `Text`: a string, NFC-normalised and stripped; control, bidi-override and zero-width characters
   refused; a maximum length always; blank refused unless `min_length=0`.
 - `Id("INC")`: an identifier of a declared shape (prefix, length, charset), checked before any
-  query: a dict such as `{"$gt": ""}` or a megabyte string never reaches a filter.
+  query: a dict such as `{"$gt": ""}` or a megabyte string never reaches a filter. `ShapedId`:
+  one of an exact pattern (`V-000001`).
 - `Code`: a short caller-chosen key (grid code, building, staff id): the id charset, no prefix.
 - `Strict`: a schema refusing unknown fields. `argument(field, value, name)` loads a bare RPC
   argument (`get_incident(incident_id)`) through the same field, with its error under `name`.
@@ -86,6 +87,21 @@ class Id(fields.String):
             raise ValidationError(f"at most {self.max_length} characters")
         if not self.pattern.match(value):
             raise ValidationError(f"not an id of shape {self.shape}")
+        return value
+
+
+class ShapedId(Id):
+    """An id of an exact shape: `ShapedId("vendor_id", r"V-\\d{6}")` (a service keeps its shapes in
+    one table and says `Id("vendor_id")`)."""
+
+    def __init__(self, name, regex, max_length=64, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+        self.exact, self.name, self.regex = re.compile(f"^{regex}$"), name, regex
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not self.exact.match(value):
+            raise ValidationError(f"not a {self.name}: expected {self.regex}")
         return value
 
 

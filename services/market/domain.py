@@ -27,6 +27,7 @@ from shared.access import (
 )
 from shared.errors import Conflict, Forbidden, invalid
 from shared.events.market import FEE_ITEMS, STALL_KINDS, VIOLATION_TYPES
+from shared.personal import mask_id_number, mask_phone
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -71,14 +72,6 @@ POLICY = Policy(
 # Which roles see a vendor's phone / ID number in clear (a vendor always sees their own).
 CLEAR_PHONE = frozenset({MARKET_OFFICER, SYSTEM})
 CLEAR_ID_NUMBER = frozenset()
-
-
-def mask_phone(phone):
-    return None if not phone else "*" * (len(phone) - 4) + phone[-4:]
-
-
-def mask_id_number(number):
-    return None if not number else number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
 def vendor_view(doc, role, own=False):
@@ -480,45 +473,3 @@ class Settings:
 
 def thresholds_of(book):
     return Thresholds(**book["thresholds"])
-
-
-# --- identity of outside vendors (resident vendors are the registry's) ----------------------
-
-
-def parse_id_number(raw, today):
-    """A resident ID number (GB 11643): 18 characters, a valid check digit, a real birth date
-    in the past and an area code that exists in some edition of the table, whatever the birth
-    year (codes are where the ID was issued, often created after the holder's birth)."""
-    from stdnum import numdb
-    from stdnum.cn import ric
-    from stdnum.exceptions import ValidationError as StdnumError
-
-    number = ric.compact(raw or "").upper()
-    if len(number) != 18:
-        raise invalid("id_number", "must be 18 characters")
-    if not number[:-1].isdigit() or not (number[-1].isdigit() or number[-1] == "X"):
-        raise invalid("id_number", "17 digits and a final digit or X")
-    try:
-        birth = ric.get_birth_date(number)
-    except StdnumError:
-        raise invalid("id_number", "impossible birth date") from None
-    if birth > today:
-        raise invalid("id_number", "birth date in the future")
-    if number[-1] != ric.calc_check_digit(number):
-        raise invalid("id_number", "wrong check digit")
-    if not any(props for _, props in numdb.get("cn/loc").info(number[:6])[1:]):
-        raise invalid("id_number", "unknown area code")
-    return number
-
-
-def normalise_phone(raw):
-    import phonenumbers
-
-    try:
-        parsed = phonenumbers.parse(raw, "CN")
-    except phonenumbers.NumberParseException:
-        raise invalid("phone", "not a phone number") from None
-    if not phonenumbers.is_valid_number(parsed) or parsed.country_code != 86:
-        raise invalid("phone", "not a valid Chinese phone number")
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return "".join(ch for ch in national if ch.isdigit())

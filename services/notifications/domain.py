@@ -24,6 +24,7 @@ from shared.access import (
 from shared.clock import LOCAL_TZ
 from shared.errors import Forbidden
 from shared.events.grid_events import HIGH, URGENT
+from shared.personal import mask_email, mask_phone
 
 CHANNELS = ("sms", "push", "email", "in_app")
 IN_PERSON = "in_person"  # not a provider: a grid worker is asked to call (an event)
@@ -504,17 +505,6 @@ def log_filter(filters, scope):
             return None
         query[field] = value
     return query
-
-
-def mask_phone(phone):
-    return None if not phone else "*" * (len(phone) - 4) + phone[-4:]
-
-
-def mask_email(email):
-    if not email:
-        return None
-    local, _, domain_part = email.partition("@")
-    return f"{local[:1]}***@{domain_part}"
 
 
 def present_notification(record, role):

@@ -14,7 +14,7 @@ from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.registry import domain, store
-from shared import queries
+from shared import personal, queries
 from shared.context import actor_id
 from shared.errors import Conflict, InvalidInput, check_each, invalid, not_found
 
@@ -86,8 +86,8 @@ def register_households(db, items, grant):
 # --- residents ------------------------------------------------------------------------------
 
 def _resident_doc(item, today, now):
-    id_number, birth_date, sex = domain.parse_id_number(item["id_number"], today)
-    phone = domain.normalise_phone(item.get("phone"))
+    id_number, birth_date, sex = personal.parse_id_number(item["id_number"], today)
+    phone = personal.normalise_phone(item.get("phone"))
     tags = domain.check_tags(item.get("tags") or [])
     registered_on, expires_on = domain.residence_dates(item["residence_type"], item.get("registered_on"),
                                                        item.get("expires_on"), today)
@@ -165,7 +165,7 @@ def update_resident(db, request, grant, today):
     if resident["status"] != domain.ACTIVE:
         raise Conflict(f"resident is {resident['status']}", {"resident_id": [f"status {resident['status']}"]})
     if "phone" in request:
-        request["phone"] = domain.normalise_phone(request["phone"])
+        request["phone"] = personal.normalise_phone(request["phone"])
     if "tags" in request:
         request["tags"] = domain.check_tags(request["tags"])
     grid_code = resident["grid_code"]
@@ -301,7 +301,7 @@ def _claim_turned_60(db, resident, now):
 # --- staff ----------------------------------------------------------------------------------
 
 def assign_grid_staff(db, request, now):
-    request["phone"] = domain.normalise_phone(request["phone"])
+    request["phone"] = personal.normalise_phone(request["phone"])
     grid_code = request["grid_code"]
     grid_exists = grid_code is None or db.grids.find_one({"code": grid_code}, {"_id": 1}) is not None
     domain.check_staff_post(request["role"], grid_code, grid_exists)

@@ -56,11 +56,13 @@ def render():
     return "\n".join(lines) + "\n"
 
 
-def main(argv):
+def main(argv, doc=DOC, render=render):
+    """Print the generated document, or with `--check` fail if `doc` differs from it (also the
+    main of shared/access_docs.py)."""
     text = render()
     if "--check" in argv:
-        if not DOC.exists() or DOC.read_text() != text:
-            print("docs/events.md is stale: run `make docs`", file=sys.stderr)
+        if not doc.exists() or doc.read_text(encoding="utf-8") != text:
+            print(f"docs/{doc.name} is stale: run `make docs`", file=sys.stderr)
             return 1
         return 0
     sys.stdout.write(text)

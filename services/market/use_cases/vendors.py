@@ -6,6 +6,7 @@ from datetime import timedelta
 from pymongo import UpdateOne
 
 from services.market import domain, store
+from shared import personal
 from shared.errors import Conflict, NotFound, invalid
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ def register_vendor(db, request, role, now):
         identity.update(resident_id=resident["_id"], name=resident["name"])
     else:
         identity.update(
-            id_number=domain.parse_id_number(request["id_number"], today),
-            phone=domain.normalise_phone(request["phone"]),
+            id_number=personal.parse_id_number(request["id_number"], today)[0],
+            phone=personal.normalise_phone(request["phone"]),
         )
 
     def work(tx):

@@ -2,7 +2,8 @@
 
 from datetime import date
 
-from services.market import demo, domain, schemas
+from services.market import demo, schemas
+from shared import personal
 
 
 def test_same_seed_same_market_350_stalls_in_zones_most_vendors_residents():
@@ -21,8 +22,8 @@ def test_every_demo_payload_passes_the_market_own_schemas():
         payload = vendor if "id_number" in vendor else {**vendor, "resident_id": "R-000001"}
         loaded = schemas.RegisterVendor().load(payload)
         if "id_number" in vendor:
-            assert domain.parse_id_number(loaded["id_number"], date(2026, 11, 2)) == vendor["id_number"]
-            domain.normalise_phone(loaded["phone"])
+            assert personal.parse_id_number(loaded["id_number"], date(2026, 11, 2))[0] == vendor["id_number"]
+            personal.normalise_phone(loaded["phone"])
     book = {**demo.RULE_BOOK, "effective_on": "2026-10-01"}
     loaded = schemas.ProposeRules().load(book)
     assert loaded["violation_types"]["fighting"]["public_order"] is True

@@ -5,7 +5,6 @@ from datetime import date
 import pytest
 
 from services.market import domain
-from shared.errors import InvalidInput
 
 T = domain.Thresholds(warning=6, suspension=12, suspension_nights=7, revocation=24)
 
@@ -129,32 +128,6 @@ def test_eligibility_lists_every_reason():
         "already holds a stall",
         "no longer a resident",
     ]
-
-
-@pytest.mark.parametrize(
-    "raw, reason",
-    [
-        ("35058219800517001", "must be 18 characters"),
-        ("3505821980051700AX", "17 digits and a final digit or X"),
-        ("350582198002300011", "impossible birth date"),
-        ("350582209901010011", "birth date in the future"),
-    ],
-)
-def test_bad_id_numbers_are_refused_with_the_reason(raw, reason):
-    with pytest.raises(InvalidInput) as refused:
-        domain.parse_id_number(raw, date(2026, 11, 2))
-    assert refused.value.fields == {"id_number": [reason]}
-
-
-def test_an_id_issued_under_an_area_code_newer_than_the_holder_is_accepted():
-    from stdnum.cn import ric
-
-    body = "35058219550101001"  # Jinjiang's 350582 dates from 1992
-    number = body + ric.calc_check_digit(body + "0")
-    assert domain.parse_id_number(number.lower(), date(2026, 11, 2)) == number.upper()
-    wrong = body + ("0" if number[-1] != "0" else "1")
-    with pytest.raises(InvalidInput, match="id_number"):
-        domain.parse_id_number(wrong, date(2026, 11, 2))
 
 
 def test_masking_keeps_only_what_a_role_needs():

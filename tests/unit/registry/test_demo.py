@@ -6,7 +6,8 @@ import phonenumbers
 import pytest
 from stdnum.cn import ric
 
-from services.registry import demo, domain
+from services.registry import demo
+from shared import personal
 
 TODAY = date(2026, 11, 2)
 
@@ -28,14 +29,14 @@ def test_every_id_number_is_valid_unique_and_in_the_past(community):
     numbers = [r["id_number"] for r in community.residents]
     assert len(set(numbers)) == len(numbers)
     for number in numbers:
-        _, birth, _ = domain.parse_id_number(number, TODAY)  # the service's own check
+        _, birth, _ = personal.parse_id_number(number, TODAY)  # the service's own check
         assert ric.is_valid(number) and birth <= TODAY
 
 
 def test_phones_are_valid_and_floating_residents_have_dates(community):
     for resident in community.residents:
         if resident.get("phone"):
-            assert domain.normalise_phone(resident["phone"])
+            assert personal.normalise_phone(resident["phone"])
             assert phonenumbers.is_valid_number(phonenumbers.parse(resident["phone"], "CN"))
         if resident["residence_type"] == "floating":
             assert resident["registered_on"] < resident["expires_on"]

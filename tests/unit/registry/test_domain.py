@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.registry import domain, schemas
+from shared import personal
 from shared.errors import Conflict, Forbidden, InvalidInput
 from tests.integration.registry.helpers import id_number, with_wrong_check_digit
 
@@ -19,14 +20,14 @@ def reason(exc_info):
 # --- ID numbers -----------------------------------------------------------------------------
 
 def test_id_number_gives_birth_date_and_sex():
-    assert domain.parse_id_number(id_number("19660115", 131), TODAY) == (
+    assert personal.parse_id_number(id_number("19660115", 131), TODAY) == (
         id_number("19660115", 131), date(1966, 1, 15), "M")
-    assert domain.parse_id_number(id_number("20000229", 242), TODAY)[1:] == (date(2000, 2, 29), "F")
+    assert personal.parse_id_number(id_number("20000229", 242), TODAY)[1:] == (date(2000, 2, 29), "F")
 
 
 def test_id_number_accepts_lowercase_x_and_spaces():
     number = next(id_number(sequence=n) for n in range(1000) if id_number(sequence=n).endswith("X"))
-    assert domain.parse_id_number(" " + number.lower() + " ", TODAY)[0] == number
+    assert personal.parse_id_number(" " + number.lower() + " ", TODAY)[0] == number
 
 
 @pytest.mark.parametrize("number, text", [
@@ -55,7 +56,7 @@ def test_bad_id_numbers_are_refused_on_the_field(number, text):
         from stdnum.cn import ric
         number = number[:17] + ric.calc_check_digit(number[:17] + "0")
     with pytest.raises(InvalidInput) as refused:
-        domain.parse_id_number(number, TODAY)
+        personal.parse_id_number(number, TODAY)
     assert reason(refused) == ("id_number", text)
 
 
@@ -67,32 +68,32 @@ def test_bad_id_numbers_are_refused_on_the_field(number, text):
 ])
 def test_area_codes_created_after_the_birth_year_pass(region, birth):
     number = id_number(birth, 131, region)
-    assert domain.parse_id_number(number, TODAY)[0] == number
+    assert personal.parse_id_number(number, TODAY)[0] == number
 
 
 def test_the_birth_year_never_decides_the_area_code():
     from stdnum.cn import ric
     jinjiang_1955 = id_number("19550304", 131, "350582")
     assert not ric.is_valid(jinjiang_1955)  # stdnum alone refuses it: that is what we work around
-    assert domain.parse_id_number(jinjiang_1955, TODAY)[1] == date(1955, 3, 4)
+    assert personal.parse_id_number(jinjiang_1955, TODAY)[1] == date(1955, 3, 4)
 
 
 def test_grouping_spaces_and_full_width_digits_are_normalised():
     number = id_number("19800115", 123)
     grouped = f"{number[:6]} {number[6:14]} {number[14:]}"
     full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number)
-    assert domain.parse_id_number(grouped, TODAY)[0] == number
-    assert domain.parse_id_number(full_width, TODAY)[0] == number
+    assert personal.parse_id_number(grouped, TODAY)[0] == number
+    assert personal.parse_id_number(full_width, TODAY)[0] == number
 
 
 def test_the_oldest_possible_birth_date_is_130_years_back():
-    assert domain.parse_id_number(id_number("18961102"), TODAY)[1] == date(1896, 11, 2)
+    assert personal.parse_id_number(id_number("18961102"), TODAY)[1] == date(1896, 11, 2)
     with pytest.raises(InvalidInput):
-        domain.parse_id_number(id_number("18961101"), TODAY)
+        personal.parse_id_number(id_number("18961101"), TODAY)
 
 
 def test_born_today_is_fine():
-    assert domain.parse_id_number(id_number("20261102"), TODAY)[1] == TODAY
+    assert personal.parse_id_number(id_number("20261102"), TODAY)[1] == TODAY
 
 
 # --- phones, tags, masking ------------------------------------------------------------------
@@ -101,13 +102,13 @@ def test_born_today_is_fine():
     ("13812345678", "13812345678"), ("+86 138-1234-5678", "13812345678"), ("0595-22345678", "059522345678"),
     (None, None), ("", None)])
 def test_phones_are_normalised(raw, stored):
-    assert domain.normalise_phone(raw) == stored
+    assert personal.normalise_phone(raw) == stored
 
 
 @pytest.mark.parametrize("raw", ["12345", "hello", "+1 415 555 0100", "1381234567"])
 def test_bad_phones_are_refused(raw):
     with pytest.raises(InvalidInput) as refused:
-        domain.normalise_phone(raw)
+        personal.normalise_phone(raw)
     assert reason(refused)[0] == "phone"
 
 
@@ -118,10 +119,10 @@ def test_tags_are_words_kept_sorted_once():
 
 
 def test_masking_shows_first_six_and_last_four_of_the_id_and_last_four_of_the_phone():
-    assert domain.mask_id_number("11010219800115123X") == "110102********123X"
-    assert domain.mask_phone("13812345678") == "*******5678"
-    assert domain.mask_email("zhang.wei@example.cn") == "z***@example.cn"
-    assert domain.mask_phone(None) is None and domain.mask_email(None) is None
+    assert personal.mask_id_number("11010219800115123X") == "110102********123X"
+    assert personal.mask_phone("13812345678") == "*******5678"
+    assert personal.mask_email("zhang.wei@example.cn") == "z***@example.cn"
+    assert personal.mask_phone(None) is None and personal.mask_email(None) is None
 
 
 def resident_doc(**extra):
