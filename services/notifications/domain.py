@@ -84,6 +84,9 @@ class Audience:
     selectors: tuple
     topic: str
     critical: bool = False
+    # Whether an unknown recipient may still become known (a resident registered a moment ago):
+    # then the event waits for them (`recipient_wait_seconds`); otherwise it is told to those known.
+    may_become_known: bool = True
 
 
 CRITICAL_PRIORITIES = (HIGH, URGENT)  # grid_events' own vocabulary, from the catalogue
@@ -136,7 +139,9 @@ def audience(event_type, payload):
     if event_type in ("finance.dividend_paid", "finance.allowance_paid"):
         return Audience((Person(payload["resident_id"]),), "finance")  # the shareholder, the pensioner
     if event_type == "finance.rent_overdue":
-        return Audience((Person(payload["tenant_id"]),), "finance")  # the tenant
+        # the tenant, when a person we know (a resident renting a shop); a company tenant has no
+        # contact here and never will: nothing to wait for
+        return Audience((Person(payload["tenant_id"]),), "finance", may_become_known=False)
     return None
 
 

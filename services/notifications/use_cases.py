@@ -141,7 +141,7 @@ def notify(d, events, apply=None, known=None):
             continue
         recipients = store.resolve(d.db, who.selectors, known)
         unknown = [rid for rid, person in recipients if person is None]
-        if unknown and now - event.occurred_at < d.settings.recipient_wait:
+        if unknown and who.may_become_known and now - event.occurred_at < d.settings.recipient_wait:
             raise RecipientNotYetKnown(f"{event.type} {event.event_id}: {', '.join(unknown)} not known yet")
         routed += [domain.route(message, person, now, recipient_id=rid) for rid, person in recipients]
     causes = {event.event_id: event for event in events}

@@ -308,3 +308,10 @@ def test_addresses_in_the_log_are_masked_for_everyone_but_the_services():
     assert "li.na" not in shown["reason"]
     assert domain.present_notification(inbox, "grid_worker") == inbox
     assert domain.present_notification(sms, "system") == sms
+
+
+def test_a_company_tenant_is_not_waited_for_but_a_new_resident_is():
+    overdue = domain.audience("finance.rent_overdue", {"tenant_id": "T-0007"})
+    assert overdue.selectors == (Person("T-0007"),) and not overdue.may_become_known
+    welcome = domain.audience("registry.resident_registered", {"resident_id": "R-000001"})
+    assert welcome.may_become_known
