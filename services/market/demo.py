@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+from collections import deque
 from datetime import timedelta
 
 from stdnum.cn import ric
@@ -188,6 +189,33 @@ def _register(market_rpc, payload, wait_seconds=300):
             time.sleep(1)
 
 
+def _overlapped(sends, width=16):
+    """The answers of `sends` (each a thunk that sends one call with `.call_async` and returns its
+    reply), in order, with up to `width` in flight: the loader's round trips overlap instead of
+    adding up. A refusal comes back as the exception, for the caller to deal with."""
+    replies, answers = deque(), []
+
+    def settle(reply):
+        try:
+            return reply.result()
+        except Exception as exc:  # noqa: BLE001 -- handed back to the caller, who decides
+            return exc
+
+    for send in sends:
+        replies.append(send())
+        if len(replies) >= width:
+            answers.append(settle(replies.popleft()))
+    answers += [settle(reply) for reply in replies]
+    return answers
+
+
+def _answered(answers):
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers
+
+
 def load(cluster_for, market, log=print):
     """Load `market` through the RPCs; `cluster_for(actor)` gives an RPC proxy acting as `actor`."""
     started = time.monotonic()
@@ -196,33 +224,42 @@ def load(cluster_for, market, log=print):
         log("the market already has vendors: the demo market is not loaded again")
         return None
     rng, today = market["rng"], market["today"]
+
+    def as_vendor(vendor_id):
+        return cluster_for({"id": vendor_id, "role": "vendor"}).market
+
     office.lay_out_stalls({"stalls": market["stalls"]})
     wanted = sum(1 for v in market["vendors"] if "id_number" not in v)
     office_actor = {"id": "market-demo", "role": "community_admin"}
     residents = iter(_residents(cluster_for(office_actor).registry, wanted))
-    vendor_ids = []
-    for vendor in market["vendors"]:
-        payload = dict(vendor) if "id_number" in vendor else {**vendor, "resident_id": next(residents)}
-        vendor_ids.append(_register(office, payload))
+    payloads = [
+        dict(v) if "id_number" in v else {**v, "resident_id": next(residents)} for v in market["vendors"]
+    ]
+    answers = _overlapped([lambda p=p: office.register_vendor.call_async(p) for p in payloads])
+    # a resident the market has not heard of yet (registry events still arriving): asked for again
+    vendor_ids = [
+        a["vendor_id"] if isinstance(a, dict) else _register(office, p)
+        for a, p in zip(answers, payloads, strict=True)
+    ]
     kinds = {v: market["vendors"][n]["goods_category"] for n, v in enumerate(vendor_ids)}
 
     # the rule book: proposed, put to the vendors (most vote, most in favour), adopted
     book = office.propose_rules({**RULE_BOOK, "effective_on": (today - timedelta(days=30)).isoformat()})
-    votes = {"for": 0, "against": 0, "abstain": 0}
+    votes, ballots = {"for": 0, "against": 0, "abstain": 0}, []
     for vendor_id in vendor_ids:
         if rng.random() < 0.86:
             ballot = rng.choices(("for", "against", "abstain"), (88, 7, 5))[0]
             votes[ballot] += 1
-            cluster_for({"id": vendor_id, "role": "vendor"}).market.vote_on_rules(
-                {"rule_book_id": book["rule_book_id"], "vendor_id": vendor_id, "ballot": ballot}
-            )
+            ballots.append((vendor_id, {"rule_book_id": book["rule_book_id"], "vendor_id": vendor_id,
+                                        "ballot": ballot}))
+    _answered(_overlapped([lambda v=v, b=b: as_vendor(v).vote_on_rules.call_async(b) for v, b in ballots]))
     adopted = office.publish_rules({"rule_book_id": book["rule_book_id"]})
 
     # applications and the public lottery, kind by kind
-    for vendor_id in vendor_ids:
-        cluster_for({"id": vendor_id, "role": "vendor"}).market.apply_for_stall(
-            {"vendor_id": vendor_id, "kind": kinds[vendor_id]}
-        )
+    _answered(_overlapped([
+        lambda v=v: as_vendor(v).apply_for_stall.call_async({"vendor_id": v, "kind": kinds[v]})
+        for v in vendor_ids
+    ]))
     term = {
         "term_start": today.replace(day=1).isoformat(),
         "term_end": (today.replace(day=1) + timedelta(days=364)).isoformat(),
@@ -240,19 +277,19 @@ def load(cluster_for, market, log=print):
     # one night: open, check-ins, gate counters, takings, an inspection round, close
     night = office.open_night({"date": today.isoformat()})["night_id"]
     present = [v for v in held if rng.random() < 0.95]
-    for vendor_id in present:
-        cluster_for({"id": vendor_id, "role": "vendor"}).market.check_in(
-            {"night_id": night, "stall_id": held[vendor_id]}
-        )
+    _answered(_overlapped([
+        lambda v=v: as_vendor(v).check_in.call_async({"night_id": night, "stall_id": held[v]})
+        for v in present
+    ]))
     counts = [VISITORS // 28 // len(GATES)] * (28 * len(GATES))
     counts[-1] += VISITORS - sum(counts)
-    for n, count in enumerate(counts):  # every 15 minutes from 18:00 to 01:00, four gates
-        office.record_footfall({"night_id": night, "gate": GATES[n % len(GATES)], "count": count})
-    for vendor_id in present:
-        if rng.random() < 0.8:
-            cluster_for({"id": vendor_id, "role": "vendor"}).market.report_takings(
-                {"night_id": night, "vendor_id": vendor_id, "takings_fen": rng.randint(30_000, 600_000)}
-            )
+    footfall = [  # every 15 minutes from 18:00 to 01:00, four gates
+        {"night_id": night, "gate": GATES[n % len(GATES)], "count": count} for n, count in enumerate(counts)
+    ]
+    _answered(_overlapped([lambda f=f: office.record_footfall.call_async(f) for f in footfall]))
+    takings = [(v, {"night_id": night, "vendor_id": v, "takings_fen": rng.randint(30_000, 600_000)})
+               for v in present if rng.random() < 0.8]
+    _answered(_overlapped([lambda v=v, t=t: as_vendor(v).report_takings.call_async(t) for v, t in takings]))
     inspector = cluster_for(INSPECTORS[0]).market
     rounds = inspector.start_inspection({"night_id": night})
     for (violation_type, description), vendor_id in zip(
@@ -297,7 +334,8 @@ def _pages(method, query):
 class Clients:
     """`cluster_for(actor)`: an RPC proxy acting as `actor`. Staff get a connection each; vendors
     (hundreds of them) share one whose context names the vendor of the moment (nameko sends the
-    context dict as it is at each call, and the loader calls one at a time)."""
+    context dict as it is when a call is sent, and the loader sends one call at a time even when
+    several are in flight)."""
 
     def __init__(self, config):
         from nameko.standalone.rpc import ClusterRpcProxy
