@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import time
+from collections import deque
 from datetime import date
 
 YEAR = 2025  # the full demo year; leases run on into the current one
@@ -102,8 +103,24 @@ def _call(method, payload, attempts=10):
             time.sleep(attempt)
 
 
-def _each(method, payloads):
-    return [_call(method, p) for p in payloads]
+def _each(method, payloads, width=16):
+    """`method` over `payloads`, up to `width` calls in flight (their round trips overlap); one
+    refused as Busy is made again on its own."""
+    from shared.errors import Busy
+
+    answers, replies = [], deque()
+
+    def settle(reply, payload):
+        try:
+            return reply.result()
+        except Busy:
+            return _call(method, payload)
+
+    for payload in payloads:
+        replies.append((method.call_async(payload), payload))
+        if len(replies) >= width:
+            answers.append(settle(*replies.popleft()))
+    return answers + [settle(*pending) for pending in replies]
 
 
 def load(finance, today, log=print, wait_seconds=600):
