@@ -44,7 +44,7 @@ from shared.context import ACTOR, ensure_correlation_id
 from shared.errors import Busy
 from shared.events import envelope
 from shared.idempotency import REQUEST_RETENTION_DAYS, REQUESTS, Command
-from shared.outbox import OUTBOX, OutboxRelay, outbox_document
+from shared.outbox import OUTBOX, OutboxRelay, outbox_documents
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,8 @@ class Transaction:
         return self.emit_many(type, [payload], version, cause)[0]
 
     def emit_many(self, type, payloads, version=None, cause=None):
-        """`emit` for a batch of facts of one type, in one outbox write (bulk imports)."""
+        """`emit` for a batch of facts of one type, in one outbox write (bulk imports, payouts):
+        several events share outbox documents (shared/outbox.py `outbox_documents`)."""
         data = self._worker_ctx.data
         correlation_id = cause.correlation_id if cause else ensure_correlation_id(self._worker_ctx)
         causation_id = cause.event_id if cause else data.get("causation_id")
@@ -166,7 +167,7 @@ class Transaction:
             for payload in payloads
         ]
         if envelopes:
-            self._db[OUTBOX].insert_many([outbox_document(e) for e in envelopes], session=self.session)
+            self._db[OUTBOX].insert_many(outbox_documents(envelopes), session=self.session)
             self.emitted.extend(envelopes)
         return envelopes
 

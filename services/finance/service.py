@@ -186,10 +186,9 @@ class FinanceService:
     def dividend_run(self, payload):
         request = schemas.load(schemas.RunRef, payload)
         run = distribution.load_run(self.db, request["run_id"])
-        lines = self.db.dividend_lines.find({"run_id": run["_id"]}).sort("shareholder_id", 1).limit(50)
-        # `paid` is counted when a run ends; `lines_paid` is live, for a run being paid (progress)
-        lines_paid = self.db.dividend_lines.count_documents({"run_id": run["_id"], "status": "paid"})
-        return {**schemas.run_view(run), "lines_paid": lines_paid,
+        lines = distribution.first_lines(self.db, run["_id"])
+        # `paid` moves with every batch of a run being paid (its progress), so `lines_paid` is it
+        return {**schemas.run_view(run), "lines_paid": run.get("paid", 0),
                 "first_lines": [schemas.line_view(line) for line in lines]}
 
     @rpc

@@ -2,8 +2,13 @@
 
 The ledger: `journal` (immutable entries, `_id` = the entry id, numbered and hash-chained through
 the `chain` head), `balances` (one running balance per account, kept in the posting transaction)
-and `facts` (what moved money, one per entry: reconciliation pairs them). Every posting updates
-the chain head, so postings are serialised by the database (a loser of the race reruns).
+and `facts` (what moved money, `_id` = the fact id, one per entry: reconciliation pairs them).
+Every posting updates the chain head, so postings are serialised by the database (a loser of the
+race reruns).
+
+Indexes are few on purpose: on SecantusDB each one costs about 0.1 ms per document written (a
+journal entry cost 0.40 ms with four secondary indexes, 0.06 ms with none, measured), and a
+payout writes thousands.
 """
 
 import threading
@@ -16,7 +21,8 @@ from shared.errors import Conflict, NotFound
 INDEXES = {
     "journal": [
         IndexModel("seq", unique=True, name="seq"),
-        IndexModel("fact_id", unique=True, name="one_entry_per_fact"),
+        # one entry per fact: `facts` is keyed by the fact id and written in the same transaction
+        # as the entry (`post`), so its `_id` refuses a second entry; no unique index here too
         # by date (income_report); not by account: a multikey index on every line made each
         # posting measurably dearer, and balances are kept as running totals anyway
         IndexModel("booked_on", name="booked_on"),
@@ -29,7 +35,7 @@ INDEXES = {
     ],
     "balances": [],
     "chain": [],
-    "facts": [IndexModel("entry_id", name="entry")],
+    "facts": [],  # read whole by `unreconciled`, by `_id` otherwise
     "units": [],
     "leases": [IndexModel("unit_id", name="unit"), IndexModel("tenant_id", name="tenant")],
     "invoices": [
@@ -47,9 +53,8 @@ INDEXES = {
     "shareholders": [IndexModel("resident_id", name="resident"), IndexModel("group", name="group")],
     "dividend_runs": [],
     "dividend_lines": [
-        IndexModel(
-            [("run_id", ASCENDING), ("status", ASCENDING), ("shareholder_id", ASCENDING)], name="run_status"
-        ),
+        # a run pays in shareholder order from its place (`paid_through`); lines are never rewritten
+        IndexModel([("run_id", ASCENDING), ("shareholder_id", ASCENDING)], name="run_order"),
         IndexModel([("shareholder_id", ASCENDING), ("run_id", ASCENDING)], name="shareholder"),
     ],
 }
@@ -76,7 +81,7 @@ def post(tx, entries, posted_at):
     command); with a different body it is refused, and nothing of this transaction is written."""
     if not entries:
         return []
-    existing = {d["_id"]: d for d in tx.journal.find({"_id": {"$in": [e["_id"] for e in entries]}})}
+    existing = {d["_id"]: d for d in _in_journal(tx, [e["_id"] for e in entries])}
     new, seen = [], set()
     for doc in entries:
         stored = existing.get(doc["_id"])
@@ -118,6 +123,19 @@ def post(tx, entries, posted_at):
     )
     tx.chain.update_one({"_id": "head"}, {"$set": head}, upsert=True)
     return new
+
+
+def _in_journal(db_or_tx, entry_ids, projection=None, chunk=100):
+    """The journal's entries among `entry_ids`. In chunks: SecantusDB checks each document it
+    finds against the whole `$in` list, so one long list costs its length squared (2,000 ids
+    found took 40 times as long as 200, measured)."""
+    for start in range(0, len(entry_ids), chunk):
+        yield from db_or_tx.journal.find({"_id": {"$in": entry_ids[start : start + chunk]}}, projection)
+
+
+def posted(db_or_tx, entry_ids):
+    """Which of `entry_ids` are in the journal (a set)."""
+    return {d["_id"] for d in _in_journal(db_or_tx, list(entry_ids), {"_id": 1})}
 
 
 def load_entry(db, entry_id):

@@ -2,8 +2,11 @@
 monthly elderly allowance, school-entry subsidies and household insurance premiums.
 
 Every payment is one journal entry whose id is the payment id, posted in the same transaction
-that marks it paid and emits its event; payments go in batches, so a run killed part-way has paid
-each committed batch exactly once, and running it again pays only the rest."""
+that emits its event; payments go in batches, so a run killed part-way has paid each committed
+batch exactly once, and running it again pays only the rest. A dividend line is paid when its
+entry is in the journal: the run keeps its place (`paid_through`, the last shareholder paid, in
+shareholder order) in the same transaction as each batch, so lines are never rewritten one by one
+(on SecantusDB every document written costs more than a round trip)."""
 
 import logging
 
@@ -39,7 +42,8 @@ def preview_dividends(db, request, maker, now):
         "shareholders": len(lines),
         "total_fen": sum(line["amount_fen"] for line in lines),
         "previewed_at": now,
-        "paid": 0,
+        "paid": 0,  # lines paid so far, and the last of them (the run's place)
+        "paid_through": "",
     }
     if existing and all(
         existing.get(k) == run[k]
@@ -58,7 +62,6 @@ def preview_dividends(db, request, maker, now):
                         "_id": domain.dividend_payment_id(run_id, line["shareholder_id"]),
                         "run_id": run_id,
                         **line,
-                        "status": "pending",
                     }
                     for line in lines
                 ]
@@ -111,7 +114,7 @@ def approve_dividends(db, run_id, approver, now):
 
 
 def run_dividends(db, run_id, now, batch_size=200, pause_seconds=0.0):
-    """Pay every pending line of an approved run; safe to call again at any point (it resumes)."""
+    """Pay every unpaid line of an approved run; safe to call again at any point (it resumes)."""
     run = load_run(db, run_id)
     domain.check_can_pay(run)
     if run["status"] == domain.APPROVED:
@@ -122,39 +125,46 @@ def run_dividends(db, run_id, now, batch_size=200, pause_seconds=0.0):
             )
         )
     booked_on = domain.local_today(now)
-    while store.posting(db, lambda tx: _pay_dividend_batch(tx, run, booked_on, batch_size, now)):
+    # The lines of an approved run never change: read the unpaid ones once (SecantusDB reads every
+    # line after a `$gt` before it sorts and limits, so a query per batch would read n²/2 lines).
+    lines = list(
+        db.dividend_lines.find({"run_id": run_id, "shareholder_id": {"$gt": run.get("paid_through") or ""}})
+        .sort("shareholder_id", 1)
+    )
+    for start in range(0, len(lines), batch_size):
+        batch = lines[start : start + batch_size]
+        store.posting(db, lambda tx, batch=batch: _pay_dividend_batch(tx, run_id, batch, booked_on, now))
         if pause_seconds:
             eventlet.sleep(pause_seconds)
-    paid = db.dividend_lines.count_documents({"run_id": run_id, "status": "paid"})
     db.run_transaction(
         lambda tx: tx.dividend_runs.update_one(
             {"_id": run_id, "status": {"$in": [domain.PAYING, domain.PAID]}},
-            {"$set": {"status": domain.PAID, "paid": paid}},
+            {"$set": {"status": domain.PAID}},
         )
     )
     return load_run(db, run_id)
 
 
-def _pay_dividend_batch(tx, run, booked_on, batch_size, now):
-    lines = list(
-        tx.dividend_lines.find({"run_id": run["_id"], "status": "pending"})
-        .sort("shareholder_id", 1)
-        .limit(batch_size)
-    )
+def _pay_dividend_batch(tx, run_id, batch, booked_on, now):
+    """Pay the lines of `batch` past the run's place (read again here: another instance may have
+    paid some since), move the place and emit the events, in one transaction. A line already in the
+    journal is neither paid nor announced again."""
+    run = tx.dividend_runs.find_one({"_id": run_id})
+    lines = [line for line in batch if line["shareholder_id"] > (run.get("paid_through") or "")]
     if not lines:
         return 0
-    entries = {line["_id"]: domain.dividend_entry(run["_id"], line, booked_on) for line in lines}
-    new = {doc["_id"] for doc in store.post(tx, list(entries.values()), now)}
-    tx.dividend_lines.update_many(
-        {"_id": {"$in": [line["_id"] for line in lines]}, "status": "pending"},
-        {"$set": {"status": "paid", "paid_at": now}},
+    entries = [domain.dividend_entry(run_id, line, booked_on) for line in lines]
+    new = {doc["_id"] for doc in store.post(tx, entries, now)}
+    tx.dividend_runs.update_one(
+        {"_id": run_id},
+        {"$set": {"paid_through": lines[-1]["shareholder_id"]}, "$inc": {"paid": len(lines)}},
     )
     tx.emit_many(
         "finance.dividend_paid",
         [
             {
                 "payment_id": line["_id"],
-                "run_id": run["_id"],
+                "run_id": run_id,
                 "year": run["year"],
                 "entry_id": line["_id"],
                 **{
@@ -184,6 +194,18 @@ def resume_dividend_runs(db, now, **options):
         run_dividends(db, run["_id"], now, **options)
 
 
+def line_status(line, paid):
+    """A line is paid once its entry (same id) is in the journal; `paid`: ids found there."""
+    return "paid" if line["_id"] in paid else "pending"
+
+
+def first_lines(db, run_id, limit=50):
+    """The first lines of a run (by shareholder), each with its status."""
+    lines = list(db.dividend_lines.find({"run_id": run_id}).sort("shareholder_id", 1).limit(limit))
+    paid = store.posted(db, [line["_id"] for line in lines])
+    return [{**line, "status": line_status(line, paid)} for line in lines]
+
+
 def dividend_statement(db, query, grant):
     key = (
         {"_id": query["shareholder_id"]}
@@ -196,16 +218,20 @@ def dividend_statement(db, query, grant):
         raise NotFound("shareholder not found", {"shareholder": [f"no shareholder {ref}"]})
     grant.check(owners=shareholder["resident_id"], what="shareholder", ref=ref)
     lines = list(db.dividend_lines.find({"shareholder_id": shareholder["_id"]}).sort("run_id", 1))
+    paid = store.posted(db, [line["_id"] for line in lines])
     return {
         "shareholder_id": shareholder["_id"],
         "resident_id": shareholder["resident_id"],
         "group": shareholder["group"],
         "shares": shareholder["shares"],
         "runs": [
-            {k: line[k] for k in ("run_id", "community_fen", "group_fen", "amount_fen", "status")}
+            {
+                **{k: line[k] for k in ("run_id", "community_fen", "group_fen", "amount_fen")},
+                "status": line_status(line, paid),
+            }
             for line in lines
         ],
-        "paid_fen": sum(line["amount_fen"] for line in lines if line["status"] == "paid"),
+        "paid_fen": sum(line["amount_fen"] for line in lines if line["_id"] in paid),
     }
 
 
@@ -291,7 +317,7 @@ def run_subsidies(db, kind, year, amount_fen, now, batch_size=500):
 
 def _pay_batches(db, entries, now, batch_size, event_of, event_type):
     """Post payment entries in batches, each with its events; ids already posted are skipped."""
-    done = {d["_id"] for d in db.journal.find({"_id": {"$in": [e["_id"] for e in entries]}}, {"_id": 1})}
+    done = store.posted(db, [e["_id"] for e in entries])
     todo = [e for e in entries if e["_id"] not in done]
     paid = 0
 

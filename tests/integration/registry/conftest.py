@@ -3,6 +3,7 @@
 import pytest
 
 from services.registry.service import RegistryService
+from shared.outbox import envelopes_of
 from tests.integration.registry.helpers import GRIDS
 
 
@@ -40,5 +41,5 @@ def grids(reg):
 
 def outbox(db, type_=None):
     """Envelopes the registry committed, in order (optionally of one event type)."""
-    query = {"envelope.type": type_} if type_ else {}
-    return [d["envelope"] for d in db.outbox.find(query).sort("_id", 1)]
+    envelopes = [e for d in db.outbox.find().sort("_id", 1) for e in envelopes_of(d)]
+    return [e for e in envelopes if type_ is None or e["type"] == type_]
