@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from amqp.exceptions import ChannelError
 from kombu import Connection
 
 DLQ_SUFFIX = ".dlq"
@@ -180,8 +181,12 @@ def replay(amqp_uri, service, limit=None):
     """Move dead-lettered messages of `service` back to their original queues; return how many.
 
     Each is republished (with confirms) before it is taken off the DLQ, so a crash mid-way
-    duplicates at worst, and handlers are idempotent."""
+    duplicates at worst, and handlers are idempotent. It goes through the service's retry
+    exchange (`<service>.retry`, which every handler queue of the service is bound to by its
+    name: shared/handlers.py), so replaying needs the right to publish there, not into any queue;
+    one that no queue takes (its service not started since it got that exchange) stays put."""
     replayed = 0
+    exchange = f"{service}.retry"
     with Connection(amqp_uri) as conn:
         channel = conn.channel()
         confirming = conn.channel()
@@ -198,11 +203,18 @@ def replay(amqp_uri, service, limit=None):
             for key in DEAD_LETTER_HEADERS:
                 headers.pop(key, None)
             headers["x-replayed"] = int(headers.get("x-replayed", 0)) + 1
-            confirming.basic_publish_confirm(
-                confirming.prepare_message(message.body, content_type=message.content_type,
-                                           content_encoding=message.content_encoding,
-                                           headers=headers, properties={"delivery_mode": 2}),
-                exchange="", routing_key=target)
+            try:
+                confirming.basic_publish_confirm(
+                    confirming.prepare_message(message.body, content_type=message.content_type,
+                                               content_encoding=message.content_encoding,
+                                               headers=headers,
+                                               properties={"delivery_mode": 2,
+                                                           "user_id": Connection(amqp_uri).userid}),
+                    exchange=exchange, routing_key=target, mandatory=True)
+            except ChannelError as exc:  # unroutable: the broker returned it
+                channel.basic_reject(message.delivery_tag, requeue=True)
+                raise RuntimeError(f"{target} is not bound to {exchange} ({exc}): start {service} "
+                                   "first; the message is left in place") from None
             channel.basic_ack(message.delivery_tag)
             replayed += 1
     return replayed

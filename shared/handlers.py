@@ -14,6 +14,13 @@ every delivery is decided explicitly, and the message is acked only after that d
 - retries used up, or the event is invalid (unknown type/version, bad payload: no retry can fix
   that): publish to the service's dead-letter queue `<service>.dlq` with the original body and
   headers plus the reason, the exception and the attempt count; then ack.
+
+Every exchange and queue of this machinery is the service's own, so that its broker account needs
+rights on nothing another service uses (deploy/broker.py): the backoff exchange `<service>.backoff`
+and its queues `<service>.backoff--<ms>ms`, which dead-letter into `<service>.retry`, a direct
+exchange every handler queue of the service is bound to by its own name (nameko-amqp-retry's
+shared `backoff` queues dead-letter into the default exchange, which would need the right to
+publish into any queue); and `<service>.dead-letters`, the exchange of `<service>.dlq`.
 - if even that publish fails (broker trouble): requeue, never ack.
 
 Handlers are SERVICE_POOL on durable queues: events wait while the service is down.
@@ -42,13 +49,14 @@ from datetime import UTC, datetime
 from functools import partial
 
 import eventlet
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.containers import ContainerBeingKilled
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import QueueConsumer
 from nameko_amqp_retry import Backoff, BackoffPublisher
+from nameko_amqp_retry.backoff import EXPIRY_GRACE_PERIOD
 from pymongo.errors import PyMongoError
 
 from shared import events
@@ -59,8 +67,7 @@ from shared.mongo import PROCESSED, AlreadyProcessed, Mongo, is_transient
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTER_EXCHANGE = Exchange("dead-letters", type="direct", durable=True)
-BACKOFF_EXCHANGE = "backoff"
+LEGACY_BACKOFF_EXCHANGE = "backoff"  # nameko-amqp-retry's, shared (before each service had its own)
 DEFAULT_RETRY = {"schedule_ms": [1000, 5000, 30000, 120000, 600000]}
 # Write conflicts between concurrent transactions are normal under load: rerun at once, a few
 # times with jitter, before treating them as a failure worth a backoff queue.
@@ -79,9 +86,23 @@ class _ExpectedOutcomesAreNotErrors(logging.Filter):
 logging.getLogger("nameko.containers").addFilter(_ExpectedOutcomesAreNotErrors())
 
 
+def dead_letter_exchange(service_name):
+    return Exchange(f"{service_name}.dead-letters", type="direct", durable=True)
+
+
 def dead_letter_queue(service_name, config=None):
-    return Queue(f"{service_name}.dlq", exchange=DEAD_LETTER_EXCHANGE, routing_key=service_name,
-                 durable=True, queue_arguments=queue_arguments(config))
+    return Queue(f"{service_name}.dlq", exchange=dead_letter_exchange(service_name),
+                 routing_key=service_name, durable=True, queue_arguments=queue_arguments(config))
+
+
+def backoff_exchange(service_name):
+    return Exchange(f"{service_name}.backoff", type="headers", durable=True)
+
+
+def retry_exchange(service_name):
+    """Where the service's backoff queues dead-letter to, and replays go: each handler queue of
+    the service is bound to it with its own name as routing key."""
+    return Exchange(f"{service_name}.retry", type="direct", durable=True)
 
 
 def entities(payload):
@@ -90,28 +111,40 @@ def entities(payload):
     return {key: value for key, value in payload.items() if key.endswith("_id") and isinstance(value, str)}
 
 
+def _is_backoff(exchange):
+    return exchange == LEGACY_BACKOFF_EXCHANGE or (exchange or "").endswith(".backoff")
+
+
 def attempts_so_far(message):
     """Deliveries already made: 1 + the times it came back from a backoff queue."""
     retries = sum(int(death.get("count", 0)) for death in message.headers.get("x-death") or ()
-                  if death.get("exchange") == BACKOFF_EXCHANGE)
+                  if _is_backoff(death.get("exchange")))
     return retries + 1
 
 
-class TypedBackoffPublisher(BackoffPublisher):
-    """Backoff queues of the configured QUEUE_TYPE. Quorum ones dead-letter back to the handler's
-    queue at least once (RabbitMQ's default for quorum dead-lettering is at most once)."""
+class ServiceBackoffPublisher(BackoffPublisher):
+    """The service's own backoff exchange and queues (see the module's docstring), of the
+    configured QUEUE_TYPE. Quorum ones dead-letter back to the handler's queue at least once
+    (RabbitMQ's default for quorum dead-lettering is at most once)."""
+
+    @property
+    def exchange(self):
+        return backoff_exchange(self.container.service_name)
 
     def make_queue(self, expiration):
-        queue = super().make_queue(expiration)
-        extra = queue_arguments(self.container.config)
-        if extra:
-            extra.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
-        queue.queue_arguments = {**queue.queue_arguments, **extra}
-        return queue
+        service = self.container.service_name
+        arguments = {"x-expires": expiration + EXPIRY_GRACE_PERIOD,
+                     "x-dead-letter-exchange": retry_exchange(service).name,
+                     **queue_arguments(self.container.config)}
+        if "x-queue-type" in arguments:
+            arguments.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+        return Queue(f"{service}.backoff--{expiration}ms", exchange=self.exchange,
+                     binding_arguments={"backoff": expiration, "x-match": "any"},
+                     queue_arguments=arguments)
 
 
 class ReliableEventHandler(EventHandler):
-    backoff_publisher = TypedBackoffPublisher()
+    backoff_publisher = ServiceBackoffPublisher()
 
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
@@ -125,7 +158,14 @@ class ReliableEventHandler(EventHandler):
         events.spec(self.event_type_full)  # an unknown event type fails at start, not at runtime
         super().setup()
         config = self.container.config
-        self.queue.queue_arguments = {**(self.queue.queue_arguments or {}), **queue_arguments(config)}
+        queue = self.queue  # nameko's: bound to the source's event exchange by the event type
+        # ... and to the service's retry exchange by its own name (kombu declares either binding)
+        self.queue = Queue(queue.name, durable=queue.durable, auto_delete=queue.auto_delete,
+                           exclusive=queue.exclusive,
+                           queue_arguments={**(queue.queue_arguments or {}), **queue_arguments(config)},
+                           bindings=[binding(queue.exchange, routing_key=queue.routing_key),
+                                     binding(retry_exchange(self.container.service_name),
+                                             routing_key=queue.name)])
         retry = {**DEFAULT_RETRY, **config.get("EVENT_RETRY", {})}
         schedule = tuple(retry["schedule_ms"])
         # nameko-amqp-retry reads its schedule from the class: one subclass per handler.
@@ -135,7 +175,7 @@ class ReliableEventHandler(EventHandler):
         })
         self.dlq = dead_letter_queue(self.container.service_name, config)
         self.dead_letter_publisher = Publisher(config[AMQP_URI_CONFIG_KEY],
-                                               declare=[DEAD_LETTER_EXCHANGE, self.dlq])
+                                               declare=[self.dlq.exchange, self.dlq])
 
     def unpack_message_headers(self, message):
         # Only nameko's own context travels on; broker headers (x-death ...) stay behind. An
@@ -242,7 +282,7 @@ class ReliableEventHandler(EventHandler):
         })
         headers.pop("backoff", None)
         self.dead_letter_publisher.publish(
-            message.body, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.container.service_name,
+            message.body, exchange=self.dlq.exchange, routing_key=self.container.service_name,
             headers=headers, content_type=message.content_type, delivery_mode=2,
         )
         log.error("dead-lettered a message of %s after %s attempt(s): %s",

@@ -4,6 +4,7 @@
 # what is missing, and remembers what it started so `down` stops exactly that.
 #
 #   infra.sh up [rabbitmq|mongo]   start what is missing (both by default), wait until ready
+#   infra.sh users                  the services' broker accounts on the local broker (make run)
 #   infra.sh down [rabbitmq|mongo]  stop what `up` started (and nothing else)
 #   infra.sh status                 say what is reachable
 set -euo pipefail
@@ -50,6 +51,22 @@ rabbit_up() {
   fi
   wait_port $AMQP_HOST $AMQP_PORT 60 RabbitMQ
   wait_port $AMQP_HOST $MGMT_PORT 60 "RabbitMQ management"
+}
+
+rabbit_users() {
+  # One account per service, its permissions from deploy/broker.py (docs/stack.md), imported with
+  # rabbitmqctl: created, or updated to the passwords in .run/broker/ (made on first use, mode
+  # 600). Idempotent; no other account (guest, the local administrator) is touched.
+  if [ "$AMQP_HOST" != 127.0.0.1 ] && [ "$AMQP_HOST" != localhost ]; then
+    log "RabbitMQ at $AMQP_HOST is not local: its accounts are its operator's (python -m deploy.broker)"
+    return 0
+  fi
+  local vhost
+  vhost=$("$VENV/bin/python" -c 'import sys; from kombu import Connection; print(Connection(sys.argv[1]).virtual_host or "/")' \
+    "${AMQP_URI:-amqp://127.0.0.1:5672/}")
+  log "broker accounts of the services on vhost $vhost (passwords in .run/broker/)"
+  PYTHONWARNINGS=ignore EVENTLET_TESTS=1 "$VENV/bin/python" -m deploy.broker local --passwords "$RUN/broker" \
+    --vhost "$vhost" | rabbitmqctl -q import_definitions >/dev/null
 }
 
 rabbit_down() {
@@ -104,9 +121,10 @@ case "${1:-}" in
       all) mongo_down; rabbit_down ;;
       *) echo "usage: $0 down [rabbitmq|mongo]" >&2; exit 2 ;;
     esac ;;
+  users) rabbit_users ;;
   status)
     port_open $AMQP_HOST $AMQP_PORT && echo "rabbitmq: up" || echo "rabbitmq: down"
     port_open $AMQP_HOST $MGMT_PORT && echo "rabbitmq management: up" || echo "rabbitmq management: down"
     port_open $MONGO_HOST "$MONGO_PORT" && echo "mongodb: up" || echo "mongodb: down" ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|users|down|status" >&2; exit 2 ;;
 esac

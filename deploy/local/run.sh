@@ -30,10 +30,28 @@ gateway_address() {  # instance n of the gateway listens n-1 ports above the fir
   echo "${base%:*}:$((${base##*:} + $1 - 1))"
 }
 
+BROKER_URI=${AMQP_URI:-pyamqp://guest:guest@127.0.0.1:5672/}
+
+account_uri() {  # service scheme: its own account (infra.sh users) on the broker of BROKER_URI;
+  # BROKER_URI itself when the broker is not local (its accounts are its operator's)
+  $PY - "$BROKER_URI" "${RABBIT_API_URI:-http://127.0.0.1:15672}" "$1" "$2" "$RUN/broker" <<'PY'
+import os, sys, urllib.parse as u
+amqp, api, user, scheme, folder = sys.argv[1:]
+p, password = u.urlsplit(amqp if scheme == "amqp" else api), os.path.join(folder, user)
+if u.urlsplit(amqp).hostname not in ("127.0.0.1", "localhost") or not os.path.exists(password):
+    print(amqp if scheme == "amqp" else "")
+else:
+    netloc = f"{user}:{open(password).read().strip()}@{p.hostname}:{p.port or (5672 if scheme == 'amqp' else 15672)}"
+    print(u.urlunsplit((p.scheme, netloc, (p.path or "/") if scheme == "amqp" else "", "", "")))
+PY
+}
+
 start() {
   started=$(date +%s)
   deploy/local/infra.sh up
-  echo "${AMQP_URI:-pyamqp://guest:guest@127.0.0.1:5672/}" >"$RUN/amqp_uri"  # make queues finds it
+  deploy/local/infra.sh users
+  # the operator's URI (make queues, health checks, demo loads: guest, the local administrator)
+  echo "$BROKER_URI" >"$RUN/amqp_uri"
   for service in $(services); do
     for instance in $(instances "$service"); do
       pidfile="$RUN/pids/$instance.pid"
@@ -41,7 +59,10 @@ start() {
         echo "[run] $instance already running (pid $(cat "$pidfile"))"; continue
       fi
       n=${instance#"$service"}; n=${n#.}
-      GATEWAY_ADDRESS=$(gateway_address "${n:-1}") nohup .venv/bin/nameko run \
+      api=()  # the console reads queues through the management API on the gateway's account
+      [ "$service" = gateway ] && [ -n "$(account_uri gateway http)" ] && api=(RABBIT_API_URI="$(account_uri gateway http)")
+      env "${api[@]}" AMQP_URI="$(account_uri "$service" amqp)" GATEWAY_ADDRESS="$(gateway_address "${n:-1}")" \
+        nohup .venv/bin/nameko run \
         --config deploy/nameko.yaml "services.$service.service" >>"$RUN/logs/$instance.log" 2>&1 &
       echo $! >"$pidfile"
       echo "[run] started $instance (pid $!)"

@@ -12,12 +12,16 @@ from amqp.exceptions import AccessRefused, PreconditionFailed
 from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from deploy import queues
+from deploy.broker import accounts, event_sources, platform_services, service_account, service_class
 from shared.access import ALL, COMMUNITY_ADMIN, SYSTEM, Policy, system_actor
 from shared.amqp import connection_user
 from shared.context import RequestContext
 from shared.errors import Forbidden
 from shared.rpc import rpc
-from tests.support import queue_depth
+from tests.integration import kit_services
+from tests.integration.kit_services import BillingService, OrdersService, ShippingService
+from tests.support import queue_depth, wait_until
 
 
 class EchoService:
@@ -106,3 +110,100 @@ def test_an_account_without_read_on_a_queue_cannot_consume_it(echo, broker_accou
     outsider = broker_account("outsider", configure="^$", write="^$", read="^$")
     with Connection(outsider) as conn, pytest.raises(AccessRefused, match="rpc-kit_echo"):
         conn.channel().basic_consume("rpc-kit_echo", callback=lambda *_: None)
+
+
+# --- services under their own accounts, with the permissions of deploy/broker.py ---------------
+
+def restricted(broker_account, account):
+    return broker_account(account.user, account.configure, account.write, account.read)
+
+
+@pytest.fixture
+def kit_platform(container_factory, config, broker_account):
+    """kit_orders, kit_billing, kit_shipping, each connected as its own account; only those are
+    trusted (not guest)."""
+    classes = (OrdersService, BillingService, ShippingService)
+    uris = {cls.name: restricted(broker_account, service_account(cls.name, event_sources(cls)))
+            for cls in classes}
+    trusted = [connection_user(uri) for uri in uris.values()]
+    for cls in classes:
+        container_factory(cls, {**config, "AMQP_URI": uris[cls.name], "AMQP_TRUSTED_USERS": trusted}).start()
+    yield uris
+    kit_services.FAILING_ORDERS.clear()
+
+
+def test_services_under_their_own_accounts_call_publish_handle_retry_and_dead_letter(
+        kit_platform, config, broker_account, mongo_client):
+    db = lambda service: mongo_client[f"{config['MONGO_DB_PREFIX']}{service}"]  # noqa: E731
+    kit_services.FAILING_ORDERS.add("B-1")
+    # a standalone client on a service's account (as a health check in its container)
+    with ClusterRpcProxy({**config, "AMQP_URI": kit_platform["kit_orders"]},
+                         context_data={"actor": system_actor("kit_orders")}) as cluster:
+        cluster.kit_orders.place_order({"order_id": "B-1", "amount_fen": 100})
+        cluster.kit_orders.place_order({"order_id": "B-2", "amount_fen": 200})
+        assert cluster.kit_shipping.health()["broker"] is True
+    wait_until(lambda: db("kit_billing").invoices.count_documents({}) == 2)
+    wait_until(lambda: db("kit_shipping").shipments.find_one({"order_id": "B-2"}))
+    # B-1 fails: backoff queues and the dead-letter queue, all on kit_shipping's own names
+    wait_until(lambda: queue_depth(config, "kit_shipping.dlq") == 1, timeout=15)
+
+    # the console's account replays it (read on the DLQ, write on the service's retry exchange)
+    console = restricted(broker_account, service_account("kit_console", console_of=["kit_shipping"]))
+    kit_services.FAILING_ORDERS.clear()
+    assert queues.replay(console, "kit_shipping") == 1
+    wait_until(lambda: db("kit_shipping").shipments.find_one({"order_id": "B-1"}))
+
+
+def test_the_platform_s_own_accounts_are_refused_when_they_are_not_trusted(kit_platform, as_actor):
+    # guest: every permission, but not among these services' trusted accounts
+    with pytest.raises(Forbidden):
+        as_actor(system_actor("kit_orders")).kit_orders.place_order({"order_id": "X", "amount_fen": 1})
+
+
+@pytest.mark.parametrize("queue", ["rpc-kit_orders", "evt-kit_orders-order_placed--kit_shipping.ship",
+                                   "kit_shipping.dlq"])
+def test_a_service_s_account_cannot_consume_another_service_s_queue(kit_platform, queue):
+    with Connection(kit_platform["kit_billing"]) as conn, pytest.raises(AccessRefused, match=queue):
+        conn.channel().basic_consume(queue, callback=lambda *_: None)
+
+
+@pytest.mark.parametrize("exchange, routing_key", [
+    ("kit_orders.events", "order_placed"),                                   # forge orders' event
+    ("", "evt-kit_orders-order_placed--kit_shipping.ship"),                  # straight into a queue
+    ("kit_shipping.retry", "evt-kit_orders-order_placed--kit_shipping.ship"),  # as a replay
+])
+def test_a_service_s_account_cannot_publish_where_another_service_s_messages_go(
+        kit_platform, exchange, routing_key):
+    billing = kit_platform["kit_billing"]
+    with Connection(billing) as conn:
+        channel = conn.channel()
+        channel.confirm_select()
+        message = channel.prepare_message(b"{}", properties={"user_id": connection_user(billing)})
+        with pytest.raises(AccessRefused, match=exchange or "amq.default"):
+            channel.basic_publish_confirm(message, exchange=exchange, routing_key=routing_key)
+
+
+def test_every_service_of_the_platform_runs_under_its_own_account(container_factory, config, web_config,
+                                                                  broker_account, mongo_client):
+    """The accounts as deployed (deploy/broker.py: Compose, Kubernetes, make run): each service
+    starts (declares its queues and exchanges, binds to its sources' events), answers over RPC,
+    and an event of the registry reaches a consumer."""
+    uris = {a.user: restricted(broker_account, a) for a in accounts()}
+    trusted = [connection_user(uri) for uri in uris.values()]
+    common = {**config, **web_config, "AMQP_TRUSTED_USERS": trusted,
+              "GATEWAY_SECRET": "test-only-secret-" + "x" * 32,
+              "GATEWAY_ARGON2": {"time_cost": 1, "memory_kib": 8192}}
+    for name in platform_services():
+        container_factory(service_class(name), {**common, "AMQP_URI": uris[name]}).start()
+
+    # a standalone client on the gateway's account, as Compose's demo loader
+    admin = {"id": "ops-1", "role": COMMUNITY_ADMIN}
+    with ClusterRpcProxy({**config, "AMQP_URI": uris["gateway"]}, context_data={"actor": admin}) as cluster:
+        for name in platform_services():
+            report = getattr(cluster, name).health()
+            assert (report["broker"], report["database"]) == (True, True), (name, report)
+        cluster.registry.define_grid({"code": "G1", "name": "第一网格", "buildings": ["B1"]})
+        staff = cluster.registry.assign_grid_staff({"grid_code": "G1", "role": "grid_worker",
+                                                     "name": "网格员", "phone": "13800000001"})
+    people = mongo_client[f"{config['MONGO_DB_PREFIX']}notifications"].people
+    wait_until(lambda: people.find_one({"_id": staff["staff_id"]}), message="notifications learns the staff")
