@@ -209,7 +209,7 @@ def replay(amqp_uri, service, limit=None):
                                                content_encoding=message.content_encoding,
                                                headers=headers,
                                                properties={"delivery_mode": 2,
-                                                           "user_id": Connection(amqp_uri).userid}),
+                                                           "user_id": conn.info()["userid"]}),
                     exchange=exchange, routing_key=target, mandatory=True)
             except ChannelError as exc:  # unroutable: the broker returned it
                 channel.basic_reject(message.delivery_tag, requeue=True)

@@ -29,7 +29,7 @@ DEFAULT_TRUSTED_USERS = ("guest",)
 @cache
 def connection_user(amqp_uri):
     """The broker user an AMQP URI logs in as (kombu's default, guest, when it names none)."""
-    return Connection(amqp_uri).userid
+    return Connection(amqp_uri).info()["userid"]  # with the transport's defaults filled in
 
 
 def trusted_users(config):
