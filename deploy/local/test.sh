@@ -48,11 +48,6 @@ else
   export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true"
   echo "[test] disposable database server on 127.0.0.1:$port" >&2
 fi
-if [ $# -gt 0 ]; then
-  $PY -m pytest -q -p no:warnings "$@"
-else
-  # The short fault suite lost deliveries within its 150 s wait in a clean-clone run (consumer
-  # kill -9, one of two killed): until that is understood it runs on request
-  # (`make test T=tests/faults`, or the long `make faults`), not in every run.
-  $PY -m pytest -q -p no:warnings --ignore=tests/faults
-fi
+# Everything, the console's browser tests and the short fault suite included (`make faults` is
+# the long one); T=path narrows it.
+$PY -m pytest -q -p no:warnings "$@"

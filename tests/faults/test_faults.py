@@ -1,7 +1,8 @@
 """The short fault suite (`make faults` runs the long one): every fault heals by itself.
 
-A few hundred commands in all, on a private broker node and database server of this run's own
-(free ports, so parallel runs do not collide); about 90 s on a quiet machine."""
+30 commands per fault, on a private broker node and database server of this run's own (free
+ports, so parallel runs do not collide); about 3.5 minutes, most of it the minute a killed
+process's open transactions live on the server."""
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.faults import suite
 # must cover the retries.
 @pytest.mark.timeout(900)
 def test_every_fault_heals_itself_no_command_lost_or_applied_twice():
-    results, _ = suite.run(commands=50, outage=2.0, settle=150.0, fixed_ports=False, takeover=False,
+    results, _ = suite.run(commands=30, outage=2.0, settle=150.0, fixed_ports=False, takeover=False,
                            event_retry_ms=(1000, 5000, 20000, 40000, 60000))
 
     assert [r.fault for r in results] == [name for name, _ in suite.FAULTS]
