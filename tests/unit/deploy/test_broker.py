@@ -111,6 +111,12 @@ def test_each_compose_service_connects_as_its_own_account():
     assert compose["gateway"]["environment"]["RABBIT_API_URI"].startswith("http://gateway:")
 
 
+def test_the_local_default_trusts_the_services_and_guest():
+    with open(os.path.join(ROOT, "deploy", "nameko.yaml")) as f:
+        default = re.search(r"\$\{AMQP_TRUSTED_USERS:(\[.*\])\}", f.read()).group(1)
+    assert sorted(yaml.safe_load(default)) == sorted(broker.trusted_users() + ["guest"])
+
+
 def test_kubernetes_declares_the_accounts_of_the_table_and_each_service_uses_its_own():
     with open(os.path.join(ROOT, "deploy", "k8s", "broker-users.yaml")) as f:
         assert f.read() == broker.k8s_yaml(), "regenerate: python -m deploy.broker k8s"
