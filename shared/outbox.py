@@ -76,6 +76,18 @@ def envelopes_of(doc):
     return doc["envelopes"] if "envelopes" in doc else [doc["envelope"]]
 
 
+def confirm_round(docs, events):
+    """The first of `docs` (in order) holding about `events` events: as many documents as fit,
+    and always the first one, whatever it holds."""
+    batch, held = [], 0
+    for doc in docs:
+        if batch and held + doc.get("count", 1) > events:
+            break
+        batch.append(doc)
+        held += doc.get("count", 1)
+    return batch
+
+
 def message_headers(envelope):
     # nameko turns `nameko.<key>` headers into the consumer worker's context data.
     return {"nameko.correlation_id": envelope["correlation_id"]}
@@ -174,7 +186,7 @@ class OutboxRelay:
             if in_flight is not None and time.monotonic() > until:
                 break
             query = {"status": PENDING} if after is None else {"status": PENDING, "_id": {"$gt": after}}
-            batch = self._round(outbox.find(query).sort("_id", 1).limit(self.batch_size))
+            batch = confirm_round(outbox.find(query).sort("_id", 1).limit(self.batch_size), self.batch_size)
             token = self._publish(batch) if batch else None
             if in_flight is not None:
                 sent += self._settle(*in_flight)
@@ -182,16 +194,6 @@ class OutboxRelay:
                 return sent
             in_flight, after = (batch, token), batch[-1]["_id"]
         return sent + self._settle(*in_flight)
-
-    def _round(self, docs):
-        """The documents of one confirm round: about `batch_size` events (at least one document)."""
-        batch, events = [], 0
-        for doc in docs:
-            if batch and events + doc.get("count", 1) > self.batch_size:
-                break
-            batch.append(doc)
-            events += doc.get("count", 1)
-        return batch
 
     def _publish(self, batch):
         self.publisher.declare(self.exchange)

@@ -31,7 +31,7 @@ class FinanceService:
     def _payout_options(self):
         settings = self.settings
         return {
-            "batch_size": int(settings.get("pay_batch_size", 200)),
+            "batch_size": int(settings.get("pay_batch_size", 500)),
             "pause_seconds": float(settings.get("pay_batch_pause_seconds", 0)),
         }
 

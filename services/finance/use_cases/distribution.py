@@ -113,7 +113,7 @@ def approve_dividends(db, run_id, approver, now):
     return load_run(db, run_id)
 
 
-def run_dividends(db, run_id, now, batch_size=200, pause_seconds=0.0):
+def run_dividends(db, run_id, now, batch_size=500, pause_seconds=0.0):
     """Pay every unpaid line of an approved run; safe to call again at any point (it resumes)."""
     run = load_run(db, run_id)
     domain.check_can_pay(run)

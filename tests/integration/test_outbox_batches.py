@@ -1,0 +1,51 @@
+"""Events of one emit_many share outbox documents: the relay publishes each of them once, in order,
+and the backlog counts events, not documents."""
+
+from datetime import UTC, datetime
+
+import eventlet
+from kombu import Connection, Exchange, Queue
+
+from shared.events import envelope
+from shared.outbox import OutboxRelay, outbox_documents
+from tests.integration import kit_services  # noqa: F401 -- registers kit_orders.order_placed
+from tests.support import wait_until
+
+
+class Threads:
+    """What the relay needs of a nameko container: somewhere to run its loop."""
+
+    def spawn_managed_thread(self, run, identifier=None):
+        return eventlet.spawn(run)
+
+
+def placed(n):
+    return envelope("kit_orders.order_placed", {"order_id": f"B-{n}", "amount_fen": n + 1},
+                    source="kit_orders", correlation_id="c-1", occurred_at=datetime.now(UTC))
+
+
+def test_the_relay_publishes_every_event_of_shared_documents_once_in_order(config, mongo_client):
+    db = mongo_client[config["MONGO_DB_PREFIX"] + "kit_orders"]
+    events = [placed(n) for n in range(8)]
+    db.outbox.insert_many(outbox_documents(events[:1]))  # one alone, then 7 sharing 3 documents
+    db.outbox.insert_many(outbox_documents(events[1:], per_document=3))
+    with Connection(config["AMQP_URI"]) as conn:
+        seen = Queue("outbox-batches", Exchange("kit_orders.events", type="topic", durable=True),
+                     routing_key="order_placed")(conn.default_channel)
+        seen.declare()
+
+    relay = OutboxRelay(db, config["AMQP_URI"], "kit_orders", {**config, "OUTBOX_BATCH": 4})
+    assert db.outbox.count_documents({}) == 4 and relay.backlog() == 8
+    relay.start(Threads())
+    try:
+        wait_until(lambda: db.outbox.count_documents({}) == 0, message="the outbox relayed")
+        assert relay.backlog() == 0
+    finally:
+        relay.stop()
+    received = []
+    with Connection(config["AMQP_URI"]) as conn:
+        queue = Queue("outbox-batches")(conn.default_channel)
+        while (message := queue.get(no_ack=True)) is not None:
+            received.append(message.payload["event_id"])
+        queue.delete()
+    assert received == [e["event_id"] for e in events]
