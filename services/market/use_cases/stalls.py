@@ -3,6 +3,8 @@ allocations and releases."""
 
 import uuid
 
+from pymongo import UpdateOne
+
 from services.market import domain, store
 from shared.errors import Conflict
 
@@ -69,29 +71,45 @@ def allocate_stall(db, request, settings, now):
 
 
 def _allocate(tx, stall, vendor_id, request, mode, lottery_id=None):
+    return _allocate_many(tx, [(stall, vendor_id)], request, mode, lottery_id)[0]
+
+
+def _allocate_many(tx, pairs, request, mode, lottery_id=None):
+    """Give each stall of `pairs` [(stall, vendor_id)] to its vendor for the request's term: a few
+    bulk writes and one outbox write, whatever the number (a lottery allocates a hundred)."""
+    if not pairs:
+        return []
     term = {"term_start": request["term_start"].isoformat(), "term_end": request["term_end"].isoformat()}
-    tx.stalls.update_one(
-        {"_id": stall["_id"]},
-        {"$set": {"status": domain.ALLOCATED, "vendor_id": vendor_id, "transferred_in_term": False, **term}},
-    )
-    tx.vendors.update_one({"_id": vendor_id}, {"$set": {"stall_id": stall["_id"]}})
-    tx.emit(
+    tx.stalls.bulk_write([
+        UpdateOne({"_id": stall["_id"]}, {"$set": {"status": domain.ALLOCATED, "vendor_id": vendor_id,
+                                                    "transferred_in_term": False, **term}})
+        for stall, vendor_id in pairs
+    ], ordered=False)
+    tx.vendors.bulk_write([
+        UpdateOne({"_id": vendor_id}, {"$set": {"stall_id": stall["_id"]}}) for stall, vendor_id in pairs
+    ], ordered=False)
+    residents = {v["_id"]: v.get("resident_id")
+                 for v in tx.vendors.find({"_id": {"$in": [v for _, v in pairs]}}, {"resident_id": 1})}
+    tx.emit_many(
         "market.stall_allocated",
-        {
-            "stall_id": stall["_id"],
-            "zone": stall["zone"],
-            "kind": stall["kind"],
-            "vendor_id": vendor_id,
-            "resident_id": tx.vendors.find_one({"_id": vendor_id}, {"resident_id": 1}).get(
-                "resident_id"
-            ),
-            "term_start": request["term_start"],
-            "term_end": request["term_end"],
-            "mode": mode,
-            "lottery_id": lottery_id,
-        },
+        [
+            {
+                "stall_id": stall["_id"],
+                "zone": stall["zone"],
+                "kind": stall["kind"],
+                "vendor_id": vendor_id,
+                "resident_id": residents.get(vendor_id),
+                "term_start": request["term_start"],
+                "term_end": request["term_end"],
+                "mode": mode,
+                "lottery_id": lottery_id,
+            }
+            for stall, vendor_id in pairs
+        ],
     )
-    return {"stall_id": stall["_id"], "vendor_id": vendor_id, **term, "mode": mode}
+    return [
+        {"stall_id": stall["_id"], "vendor_id": vendor_id, **term, "mode": mode} for stall, vendor_id in pairs
+    ]
 
 
 def _lottery(tx, request, settings, now):
@@ -116,12 +134,13 @@ def _lottery(tx, request, settings, now):
     assignments, waiting = domain.lottery(request["seed"], stalls, eligible)
     lottery_id = f"LOT-{uuid.uuid4().hex[:12].upper()}"
     by_id = {s["_id"]: s for s in tx.stalls.find({"_id": {"$in": stalls}})}
-    allocated = []
-    for stall_id, application_id, vendor_id in assignments:
-        allocated.append(_allocate(tx, by_id[stall_id], vendor_id, request, "lottery", lottery_id))
-        tx.applications.update_one(
-            {"_id": application_id}, {"$set": {"status": "allocated", "stall_id": stall_id}}
-        )
+    pairs = [(by_id[stall_id], vendor_id) for stall_id, _, vendor_id in assignments]
+    allocated = _allocate_many(tx, pairs, request, "lottery", lottery_id)
+    if assignments:
+        tx.applications.bulk_write([
+            UpdateOne({"_id": application_id}, {"$set": {"status": "allocated", "stall_id": stall_id}})
+            for stall_id, application_id, _ in assignments
+        ], ordered=False)
     if excluded:
         tx.applications.update_many({"_id": {"$in": list(excluded)}}, {"$set": {"status": "excluded"}})
     record = {
