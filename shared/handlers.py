@@ -63,7 +63,7 @@ from shared import events
 from shared.amqp import queue_arguments
 from shared.context import ACTOR, CAUSATION_ID, CORRELATION_ID
 from shared.errors import Busy
-from shared.mongo import PROCESSED, AlreadyProcessed, Mongo, is_transient
+from shared.mongo import PROCESSED, AlreadyProcessed, Mongo, find_in, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +374,7 @@ class BatchEventHandler(ReliableEventHandler):
         keys = {f"{group[0][0].event_id}:{self.method_name}": group for group in groups}
         mongo = next(dep for dep in self.container.dependencies if isinstance(dep, Mongo))
         try:
-            done = {d["_id"] for d in mongo.db[PROCESSED].find({"_id": {"$in": list(keys)}}, {"_id": 1})}
+            done = {d["_id"] for d in find_in(mongo.db[PROCESSED], "_id", keys, {"_id": 1})}
         except PyMongoError:  # only a shortcut: the claim in the transaction decides anyway
             log.warning("could not read which events %s has applied", self.method_name, exc_info=True)
             return groups

@@ -28,6 +28,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from bson import ObjectId
 from kombu.exceptions import OperationalError
 from nameko.events import get_event_exchange
 from pymongo import DeleteOne
@@ -43,6 +44,12 @@ PENDING = "pending"
 
 
 EVENTS_PER_DOCUMENT = 500  # envelopes of about 1 KB: a document far below the 16 MB limit
+
+READ_AHEAD = 5  # batches the relay reads at once (`OutboxRelay.read_ahead`)
+FIRST_SPAN = 1 << 64  # about a second of ObjectIds
+LAST_ID = (1 << 96) - 1
+CLOCK_SKEW_SECONDS = 5  # `_id`s of writers whose clock runs a little ahead are still searched
+PASSED_AFTER_SECONDS = 60  # an idle relay moves its place to a minute ago
 
 
 def outbox_document(envelope):
@@ -88,6 +95,14 @@ def confirm_round(docs, events):
     return batch
 
 
+def _number(object_id):
+    return int.from_bytes(object_id.binary, "big")
+
+
+def _object_id(number):
+    return ObjectId(number.to_bytes(12, "big"))
+
+
 def message_headers(envelope):
     # nameko turns `nameko.<key>` headers into the consumer worker's context data.
     return {"nameko.correlation_id": envelope["correlation_id"]}
@@ -109,6 +124,8 @@ class OutboxRelay:
         self.last_error = None
         self.last_relayed_at = None  # when this instance last published anything (health, console)
         self.holds_lease = False
+        self.place = None  # the `_id` of the last document published (see relay_once)
+        self.span = FIRST_SPAN  # how many `_id`s (as numbers) read_ahead reads at once
         self._wakeup = threading.Event()
         self._running = False
         self._thread = None
@@ -176,24 +193,87 @@ class OutboxRelay:
 
     def relay_once(self, rounds=5):
         """Publish pending events in order, a batch per confirm round, and delete each batch once
-        confirmed; return how many were sent. Rounds are pipelined: the next batch is read and
-        published while the broker confirms the one before, so the relay runs at the pace of
-        confirms, not of confirm + read + delete. A few rounds per call, within a third of the
-        lease: the lease is renewed between calls."""
-        outbox, sent, after, in_flight = self.db[OUTBOX], 0, None, None
+        confirmed; return how many were sent. Rounds are pipelined: the next batch is published
+        while the broker confirms the one before, so the relay runs at the pace of confirms, not
+        of confirm + read + delete. A few rounds per call, within a third of the lease: the lease
+        is renewed between calls.
+
+        A round costs the same whatever the backlog: SecantusDB reads every document a query
+        matches before it sorts and limits, so the relay never asks for "the first 200 pending"
+        (that read the whole backlog each round: quadratic in it). It keeps its place (the last
+        `_id` it published) and reads the pending documents of a short `_id` range after it
+        (`read_ahead`), an index range on `pending_in_order`. Events committed late with an
+        `_id` before the place (a transaction that took longer than its successors, another
+        process's clock) are found first in each call (`stragglers`: the same index range below
+        the place, empty but for them, since what is published is deleted)."""
+        sent, in_flight = 0, None
         until = time.monotonic() + self.lease.length.total_seconds() / 3
+        ahead = self.stragglers()
         for _ in range(rounds):
             if in_flight is not None and time.monotonic() > until:
                 break
-            query = {"status": PENDING} if after is None else {"status": PENDING, "_id": {"$gt": after}}
-            batch = confirm_round(outbox.find(query).sort("_id", 1).limit(self.batch_size), self.batch_size)
+            if not ahead:
+                ahead = self.read_ahead()
+            batch = confirm_round(ahead, self.batch_size)
+            ahead = ahead[len(batch):]
             token = self._publish(batch) if batch else None
+            if batch and isinstance(batch[-1]["_id"], ObjectId) and (
+                    self.place is None or batch[-1]["_id"] > self.place):
+                # published, maybe not confirmed: if never confirmed, it is a straggler next call
+                self.place = batch[-1]["_id"]
             if in_flight is not None:
                 sent += self._settle(*in_flight)
             if not batch:
                 return sent
-            in_flight, after = (batch, token), batch[-1]["_id"]
+            in_flight = (batch, token)
         return sent + self._settle(*in_flight)
+
+    def stragglers(self):
+        """Pending documents at or before the place: committed after the relay passed their `_id`,
+        or published and never confirmed. Usually none; an index range, so it costs what it finds."""
+        if self.place is None:
+            return []
+        return list(self.db[OUTBOX].find({"status": PENDING, "_id": {"$lte": self.place}}).sort("_id", 1))
+
+    def read_ahead(self):
+        """The next pending documents after the place, in order: those of the first non-empty
+        range of `_id`s after it. ObjectIds are numbers (their second, then their process, then a
+        counter), so the range is `span` ids wide, widened while it finds nothing, up to now;
+        `span` adapts to what it finds, to read about `READ_AHEAD` batches at a time. Without a
+        place yet (a relay just started), the first few of the whole outbox: it reads every
+        pending document, once."""
+        outbox, wanted = self.db[OUTBOX], self.batch_size * READ_AHEAD
+        if self.place is None:
+            docs = list(outbox.find({"status": PENDING}).sort("_id", 1).limit(wanted))
+            if not docs:
+                self.place = self._passed()
+            return docs
+        lower, start, span = {"$gt": self.place}, _number(self.place), self.span
+        horizon = _number(ObjectId.from_datetime(
+            datetime.fromtimestamp(time.time() + CLOCK_SKEW_SECONDS, UTC)))
+        while True:
+            end = min(start + span, LAST_ID)
+            query = {"status": PENDING, "_id": {**lower, "$lt": _object_id(end)}}
+            docs = list(outbox.find(query).sort("_id", 1))
+            if docs:
+                # the next span: as many ids as held `wanted` of them from the first one found
+                # (the gap before it says nothing of what follows)
+                first = _number(docs[0]["_id"])
+                if len(docs) >= wanted:
+                    self.span = max(1, _number(docs[wanted - 1]["_id"]) - first + 1)
+                else:  # every pending one of [first, end) is here: as dense, for `wanted`
+                    self.span = max(1, (end - first) * wanted // len(docs))
+                return docs
+            if end >= horizon:  # nothing pending up to now: move the place on (less to search
+                # next time); an event committed later with an earlier `_id` is a straggler
+                self.place = max(self.place, self._passed())
+                return []
+            lower, start, span = {"$gte": _object_id(end)}, end, span * 16
+            self.span = span
+
+    @staticmethod
+    def _passed():
+        return ObjectId.from_datetime(datetime.fromtimestamp(int(time.time()) - PASSED_AFTER_SECONDS, UTC))
 
     def _publish(self, batch):
         self.publisher.declare(self.exchange)
