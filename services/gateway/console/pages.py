@@ -65,8 +65,8 @@ class ConsolePages:
     def _render(self, template, claims, lang, status=200, **values):
         t = views.translator(lang)
         body = TEMPLATES.get_template(template).render(
-            t=t, lang=lang, claims=claims, pages=views.pages_for(claims["role"]) if claims else [],
-            **values)
+            t=t, label=views.labeller(lang), lang=lang, claims=claims,
+            pages=views.pages_for(claims["role"]) if claims else [], **values)
         response = Response(body, status=status, content_type="text/html; charset=utf-8")
         response.set_cookie(LANG_COOKIE, lang, samesite="Strict", max_age=365 * 86400)
         return response

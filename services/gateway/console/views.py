@@ -39,6 +39,13 @@ def translator(lang):
     return lambda key: strings.get(key, key)
 
 
+def labeller(lang):
+    """`label("category", "noise")` → 噪音扰民: a code a person reads, by its name in their language
+    (the code itself when the catalogue has no name for it)."""
+    strings = _STRINGS[lang]
+    return lambda field, code: strings.get(f"{field}.{code}", code)
+
+
 # ---------------------------------------------------------------- pages and roles
 
 STAFF_BOARD = (GRID_WORKER, GRID_LIAISON, PARTY_SECRETARY, COMMUNITY_ADMIN, POLICE_DESK, STREET_OFFICE)

@@ -124,3 +124,18 @@ def test_a_run_s_progress_counts_its_lines_paid():
     assert views.progress({"shareholders": 4, "lines_paid": 1}) == 25
     assert views.progress({"shareholders": 4, "paid": 4}) == 100
     assert views.progress({"shareholders": 0}) == 100
+
+
+def test_codes_a_person_reads_have_a_name_in_both_languages():
+    from services.grid_events import domain as incidents
+    from shared.events import grid_events
+
+    vocabulary = {"category": grid_events.CATEGORIES, "priority": grid_events.PRIORITIES,
+                  "status": incidents.STATUSES}
+    for lang in ("zh", "en"):
+        for field, codes in vocabulary.items():
+            missing = [code for code in codes if f"{field}.{code}" not in views._STRINGS[lang]]
+            assert missing == [], (lang, field)
+    assert views.labeller("zh")("category", "noise") == "噪音扰民"
+    assert views.labeller("en")("status", "in_progress") == "in progress"
+    assert views.labeller("zh")("category", "新分类") == "新分类"  # unknown: the code as it is
