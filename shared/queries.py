@@ -17,8 +17,10 @@ from shared.errors import not_found
 def Paged(default=50, maximum=500):  # noqa: N802 - a schema class factory, used as a base class
     """A marshmallow base schema with `page` (from 1) and `page_size` (1..maximum)."""
     return type(f"Paged{default}", (Schema,), {
-        "page": fields.Int(load_default=1, validate=validate.Range(min=1)),
-        "page_size": fields.Int(load_default=default, validate=validate.Range(min=1, max=maximum)),
+        # strict: a number, not "2" (the gateway converts query strings before they get here)
+        "page": fields.Int(strict=True, load_default=1, validate=validate.Range(min=1, max=10**6)),
+        "page_size": fields.Int(strict=True, load_default=default,
+                                validate=validate.Range(min=1, max=maximum)),
     })
 
 

@@ -100,3 +100,6 @@ def test_paged_inputs_are_bounded():
     assert schema.load({}) == {"page": 1, "page_size": 20}
     with pytest.raises(ValidationError):
         schema.load({"page_size": 201})
+    for bad in ({"page": "2"}, {"page_size": "50"}, {"page": 0}, {"page": 2.5}, {"page": 10**7}):
+        with pytest.raises(ValidationError):
+            schema.load(bad)
