@@ -17,6 +17,7 @@ from services.registry import domain, store
 from shared import personal, queries
 from shared.context import actor_id
 from shared.errors import Conflict, InvalidInput, check_each, invalid, not_found
+from shared.mongo import IN_CHUNK, find_in
 
 
 def _named_resident(residents, item):
@@ -47,8 +48,7 @@ def define_grid(db, grid):
 def register_households(db, items, grant):
     grids = store.grids_of_buildings(db, [i["building"] for i in items])
     landlord_ids = {i["landlord_household_id"] for i in items if i.get("landlord_household_id")}
-    landlords = {h["household_id"]: h
-                 for h in db.households.find({"household_id": {"$in": list(landlord_ids)}})}
+    landlords = {h["household_id"]: h for h in find_in(db.households, "household_id", landlord_ids)}
 
     def check(index, item):
         grid = domain.grid_for_building(item["building"], grids.get(item["building"]))
@@ -101,8 +101,9 @@ def _resident_doc(item, today, now):
 
 
 def register_residents(db, items, grant, today, now):
-    households = {h["household_id"]: h for h in db.households.find(
-        {"household_id": {"$in": list({i["household_id"] for i in items})}})}
+    named = {i["household_id"] for i in items}
+    households = {h["household_id"]: h
+                  for h in find_in(db.households, "household_id", named, {"household_id": 1, "grid_code": 1})}
     seen = {}
 
     def check(index, item):
@@ -117,7 +118,7 @@ def register_residents(db, items, grant, today, now):
         return {**doc, "grid_code": household["grid_code"]}
 
     docs = check_each(items, check, "residents refused")
-    taken = {r["id_number"] for r in db.residents.find({"id_number": {"$in": list(seen)}}, {"id_number": 1})}
+    taken = {r["id_number"] for r in find_in(db.residents, "id_number", seen, {"id_number": 1})}
 
     def not_taken(index, doc):
         if doc["id_number"] in taken:
@@ -129,13 +130,20 @@ def register_residents(db, items, grant, today, now):
     for doc, resident_id in zip(docs, store.resident_ids(first, len(docs)), strict=True):
         doc["resident_id"] = resident_id
     heads = {d["household_id"]: d["resident_id"] for d in docs if d["head_of_household"]}
+    for doc in docs:  # two heads named for one household: the last one listed is its head
+        if doc["head_of_household"] and heads[doc["household_id"]] != doc["resident_id"]:
+            doc["head_of_household"] = False
+    new_heads = list(heads)
 
     def write(tx):
+        # A new head of household replaces the previous one: unset before the batch is inserted,
+        # so the update finds only the residents there before (none, for new households), by
+        # `$in` chunks (each resident it finds is checked against the whole list on SecantusDB).
+        for start in range(0, len(new_heads), IN_CHUNK):
+            tx.residents.update_many({"household_id": {"$in": new_heads[start:start + IN_CHUNK]},
+                                      "head_of_household": True}, {"$set": {"head_of_household": False}})
         tx.residents.insert_many([dict(d) for d in docs])
-        if heads:  # a new head of household replaces the previous one (two writes for the batch)
-            tx.residents.update_many({"household_id": {"$in": list(heads)}, "head_of_household": True,
-                                      "resident_id": {"$nin": list(heads.values())}},
-                                     {"$set": {"head_of_household": False}})
+        if heads:
             tx.households.bulk_write([UpdateOne({"household_id": h}, {"$set": {"head_resident_id": r}})
                                       for h, r in heads.items()], ordered=False)
         tx.emit_many("registry.resident_registered", [{
@@ -364,7 +372,9 @@ def register_party_members(db, items, today, now):
 
     def write(tx):
         tx.party_members.insert_many([dict(d) for d in docs])
-        tx.residents.update_many({"resident_id": {"$in": ids}}, {"$addToSet": {"tags": domain.PARTY_MEMBER}})
+        for start in range(0, len(ids), IN_CHUNK):  # by chunks: see register_residents
+            tx.residents.update_many({"resident_id": {"$in": ids[start:start + IN_CHUNK]}},
+                                     {"$addToSet": {"tags": domain.PARTY_MEMBER}})
         tx.emit_many("registry.party_member_registered", [{
             "resident_id": d["resident_id"], "grid_code": d["grid_code"], "branch_code": d["branch_code"],
             "joined_on": domain.as_date(d["joined_on"]),

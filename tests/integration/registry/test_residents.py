@@ -248,3 +248,16 @@ def test_a_floating_resident_becomes_registered_and_the_expiry_goes(reg, househo
     assert view["residence_type"] == "registered" and view["expires_on"] is None
     [event] = [parse(e) for e in outbox(registry_db, "registry.resident_updated")]
     assert event.payload["changes"] == {"residence_type": "registered", "expires_on": None}
+
+
+def test_a_bulk_import_naming_heads_makes_its_last_one_the_head_and_unsets_the_one_before(
+        reg, household, registry_db):
+    first = reg.register_resident(resident(household, head_of_household=True))["resident_id"]
+    named = [resident(household, name=f"居民{n}", id_number=id_number("19900101", 400 + n),
+                      head_of_household=n > 0) for n in range(3)]
+    ids = reg.import_residents(named)
+
+    heads = [d["resident_id"] for d in registry_db.residents.find({"head_of_household": True})]
+    assert heads == [ids[2]] and first not in heads
+    assert registry_db.households.find_one({"household_id": household["household_id"]})["head_resident_id"] \
+        == ids[2]
