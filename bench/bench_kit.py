@@ -5,8 +5,11 @@
 Prints one table: RPC round trip (bare nameko @rpc, the kit's @rpc, a kit command that commits a
 transaction with an outbox event), event publishing (nameko's EventDispatcher with a confirm per
 event, the outbox relay with a confirm round per batch) and consuming (a bare handler, the kit's
-reliable idempotent handler with its transaction). Needs RabbitMQ up (`make infra`); runs on a
-throwaway database server of its own (`--shared` uses MONGO_URI, with its own database prefix).
+reliable idempotent handler with its transaction, one by one and in batches); the batch handler's
+drain with 1k/10k/50k claims and effects already there (`--grown`), and the relay's rate over
+backlogs of one-event outbox documents (`--backlogs`), each as a ratio to the first. Needs
+RabbitMQ up (`make infra`); runs on a throwaway database server of its own (`--shared` uses
+MONGO_URI, with its own database prefix).
 """
 
 import warnings
@@ -22,6 +25,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,15 +39,17 @@ from pymongo import MongoClient  # noqa: E402
 
 from bench.support import print_table, private_server, ratio, raw_limits  # noqa: E402
 from shared.access import ANYONE, Policy, system_actor  # noqa: E402
-from shared.events import event  # noqa: E402
+from shared.events import envelope, event  # noqa: E402
 from shared.handlers import event_handler  # noqa: E402
-from shared.mongo import Mongo  # noqa: E402
+from shared.mongo import KIT_INDEXES, Mongo  # noqa: E402
+from shared.outbox import OutboxRelay, outbox_documents  # noqa: E402
 from shared.rpc import rpc  # noqa: E402
 
 AMQP_URI = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
 MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
 PREFIX = f"bench_kit_{uuid.uuid4().hex[:6]}_"
-received = {"bare": 0}
+received = {"bare": 0, "kit": 0}  # events applied (committed), counted in this process: polling a
+# collection's count would read it whole on SecantusDB and slow the drain it times as it grows
 
 
 @event("bench_producer.tick", 1)
@@ -106,6 +112,7 @@ class KitConsumer:
     def on_tick(self, event):
         with self.db.transaction() as tx:
             tx.ticks.insert_one({"n": event.payload["n"]})
+        received["kit"] += 1
 
 
 class KitBatchConsumer:
@@ -116,6 +123,7 @@ class KitBatchConsumer:
     def on_ticks(self, events):
         with self.db.transaction() as tx:
             tx.ticks.insert_many([{"n": event.payload["n"]} for event in events])
+        received["kit"] += len(events)
 
 
 def latencies(call, count):
@@ -140,6 +148,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--backlogs", default="1000,10000",
+                        help="outbox backlogs of one-event documents the relay drains (empty: skip)")
+    parser.add_argument("--grown", default="1000,10000,50000",
+                        help="claims and effects already there before a batch-handler drain (empty: skip)")
     parser.add_argument("--shared", action="store_true", help="use the server at MONGO_URI")
     args = parser.parse_args()
     mongo_uri, stop_server = (MONGO_URI, None) if args.shared else private_server("kit")
@@ -198,21 +210,45 @@ def main():
         # The relayed events now wait in both kit consumers' durable queues: drain each.
         for consumer, label in ((KitConsumer, "reliable handler, one event per transaction"),
                                 (KitBatchConsumer, "reliable handler, batch=100")):
-            db = mongo[PREFIX + consumer.name]
-            consumer_runner = ServiceRunner(config)
-            consumer_runner.add_service(consumer)
-            consumer_runner.start()
-            # timed from the first event applied: the container's start is not the handler's pace
-            wait_for(lambda db=db: db.ticks.estimated_document_count() > 0, timeout=600)
-            started, first = time.perf_counter(), db.ticks.estimated_document_count()
-            wait_for(lambda db=db: db.ticks.estimated_document_count() >= n)
-            rate = (n - first) / (time.perf_counter() - started)
-            consumer_runner.stop()
+            rate = drain(config, consumer, n)
             batched = "batch" in label
             limit = limits["tx_batched" if batched else "tx_one"]
             rows.append({"measure": f"{n} events drained by the {label}", "figure": f"{rate:,.0f} /s",
                          "vs limit": f"{ratio(rate, bare_rate)} bare handler; "
                                      f"{ratio(rate, limit)} raw tx {'batched' if batched else 'one by one'}"})
+
+        # The drain as data grows: the batch handler again, with `existing` claims and effects there
+        grown = [int(x) for x in args.grown.split(",") if x]
+        first_rate = None
+        for existing in grown:
+            db = mongo[PREFIX + KitBatchConsumer.name]
+            db.processed_events.delete_many({})
+            db.ticks.delete_many({})
+            now = datetime.now(UTC)
+            for start in range(0, existing, 1000):
+                size = min(1000, existing - start)
+                db.processed_events.insert_many([{"_id": f"old-{start + i}:on_ticks", "processed_at": now}
+                                                 for i in range(size)], ordered=False)
+                db.ticks.insert_many([{"n": -1} for _ in range(size)], ordered=False)
+            with ClusterRpcProxy(config, context_data={"actor": system_actor("bench")}) as cluster:
+                cluster.bench_producer.emit(n)
+            wait_for(lambda: producer_db.outbox.count_documents({"status": "pending"}) == 0)
+            rate = drain(config, KitBatchConsumer, n)
+            first_rate = first_rate or rate
+            rows.append({"measure": f"{n} events drained by the batch handler, {existing:,} claims and "
+                                    "effects there before", "figure": f"{rate:,.0f} /s",
+                         "vs limit": f"{ratio(rate, first_rate)} the drain at {grown[0]:,}"})
+
+        # The relay as its backlog grows: one-event outbox documents (one event per transaction)
+        backlogs = [int(x) for x in args.backlogs.split(",") if x]
+        first_rate = None
+        for backlog in backlogs:
+            rate = relay_backlog(mongo[f"{PREFIX}relay_{backlog}"], config, backlog)
+            first_rate = first_rate or rate
+            rows.append({"measure": f"relay of a backlog of {backlog:,} one-event outbox documents",
+                         "figure": f"{rate:,.0f} /s",
+                         "vs limit": f"{ratio(rate, bare_rate)} bare dispatch; "
+                                     f"{ratio(rate, first_rate)} the relay at {backlogs[0]:,}"})
     finally:
         runner.stop()
         mongo.close()
@@ -232,6 +268,43 @@ def main():
     ]
     print_table(f"Kit vs bare nameko/kombu and the raw database ({args.calls} calls, {n} events; "
                 "broker and database on this machine)", rows, ["measure", "figure", "vs limit", "detail"])
+
+
+def drain(config, consumer, n):
+    """Events per second `consumer` applies of the `n` waiting in its queue, timed from the first
+    ones applied (the container's start is not the handler's pace)."""
+    received["kit"] = 0
+    consumer_runner = ServiceRunner(config)
+    consumer_runner.add_service(consumer)
+    consumer_runner.start()
+    try:
+        wait_for(lambda: received["kit"] > 0, timeout=600)
+        started, first = time.perf_counter(), received["kit"]
+        wait_for(lambda: received["kit"] >= n)
+        return (n - first) / (time.perf_counter() - started)
+    finally:
+        consumer_runner.stop()
+
+
+def relay_backlog(db, config, backlog):
+    """Events per second the outbox relay publishes (confirmed, deleted) from a backlog of
+    `backlog` one-event documents, as one-event transactions leave them."""
+    for collection, models in KIT_INDEXES.items():
+        db[collection].create_indexes(models)
+    docs = [outbox_documents([envelope("bench_producer.tick", {"n": n}, source="bench_producer",
+                                       correlation_id="bench", occurred_at=datetime.now(UTC))])[0]
+            for n in range(backlog)]
+    for start in range(0, backlog, 1000):
+        db.outbox.insert_many(docs[start:start + 1000], ordered=False)
+    relay = OutboxRelay(db, config["AMQP_URI"], "bench_producer", {**config, "OUTBOX_BATCH": 200})
+    started = time.perf_counter()
+    try:
+        while relay.relay_once():
+            pass
+    finally:
+        relay.publisher.close()
+    assert db.outbox.count_documents({}) == 0
+    return backlog / (time.perf_counter() - started)
 
 
 def _delete_queues(*names):
