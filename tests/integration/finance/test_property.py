@@ -39,7 +39,7 @@ def test_invoices_are_raised_once_per_lease_and_month(leased, fdb, listen):
     assert leased.raise_invoices({"month": "2028-09"})["issued"] == 0  # after the term
     assert fdb.invoices.count_documents({}) == 4
     assert leased.account_balance({"account": "community/rent_receivable"})["balance_fen"] == 4 * RENT
-    wait_until(lambda: len(issued()) == 1, message="invoice_issued for December")
+    wait_until(lambda: len(issued()) == 1, timeout=30, message="invoice_issued for December")
     assert issued()[0]["payload"]["amount_fen"] == RENT and issued()[0]["payload"]["period"] == "2026-12"
     assert_books_sound(fdb, leased)
 
