@@ -25,3 +25,17 @@ def queue_depth(config, queue_name):
             return conn.default_channel.queue_declare(queue_name, passive=True).message_count
         except Exception:
             return None
+
+
+def read_matrix(table):
+    """A hand-written access matrix (`rpc col1 col2 ...` then one row per RPC) as
+    (columns, {rpc: {column: expected cell}})."""
+    header, *rows = [line.split() for line in table.strip().splitlines()]
+    columns = header[1:]
+    return columns, {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+
+
+def matrix_mismatches(expected, observed):
+    """{(rpc, column): (expected, observed)} for every cell that differs."""
+    return {(rpc, column): (cell, observed[rpc][column])
+            for rpc, row in expected.items() for column, cell in row.items() if cell != observed[rpc][column]}

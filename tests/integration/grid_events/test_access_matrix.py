@@ -19,7 +19,7 @@ import pytest
 
 from services.grid_events.service import GridEventsService
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.support import wait_until
+from tests.support import matrix_mismatches, read_matrix, wait_until
 
 MATRIX = """
 rpc                      res res_other gw gw_other gw_none gl gl_other gl_none ps ps_other ps_none admin police street operator vendor officer inspector fin_off fin_appr system
@@ -61,9 +61,7 @@ end_patrol               F   F         A  N        F       F  F        F       F
 register_camera          F   F         F  F        F       F  F        F       F  F        F       A     A      F      F        F      F       F         F       F        A
 cctv_alarm               F   F         F  F        F       F  F        F       F  F        F       A     A      F      F        F      F       F         F       F        A
 """
-HEADER, *ROWS = [line.split() for line in MATRIX.strip().splitlines()]
-COLUMNS = HEADER[1:]
-EXPECTED = {row[0]: dict(zip(COLUMNS, row[1:], strict=True)) for row in ROWS}
+COLUMNS, EXPECTED = read_matrix(MATRIX)
 
 
 def actors(community, r1, r2):
@@ -181,9 +179,7 @@ def test_the_access_matrix(community, scene, as_actor):
     observed = {rpc: {column: outcome(lambda m=getattr(clients[column], rpc), a=args[rpc]: m(*a))
                       for column in COLUMNS}
                 for rpc in EXPECTED}  # rows in table order
-    mismatches = {(rpc, column): (EXPECTED[rpc][column], observed[rpc][column])
-                  for rpc in EXPECTED for column in COLUMNS if EXPECTED[rpc][column] != observed[rpc][column]}
-    assert mismatches == {}
+    assert matrix_mismatches(EXPECTED, observed) == {}
 
 
 @pytest.mark.parametrize("actor", [None, {"id": "X", "role": "superuser"}, {"role": "resident"},

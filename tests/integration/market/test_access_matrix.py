@@ -14,6 +14,7 @@ import pytest
 from services.market.service import MarketService
 from shared.errors import Conflict, Forbidden, NotFound
 from tests.integration.market.conftest import RULE_BOOK, id_number, phone
+from tests.support import matrix_mismatches, read_matrix
 
 MATRIX = """
 rpc               v_other v_own g_other g_own resident operator police street admin inspector officer system
@@ -44,9 +45,7 @@ health            A       A     A       A     A        A        A      A      A 
 transfer_stall    F       F     F       F     F        F        F      F      F     F         A       A
 release_stall     N       A     F       F     F        F        F      F      F     F         A       A
 """
-HEADER, *ROWS = [line.split() for line in MATRIX.strip().splitlines()]
-COLUMNS = HEADER[1:]
-EXPECTED = {row[0]: dict(zip(COLUMNS, row[1:], strict=True)) for row in ROWS}
+COLUMNS, EXPECTED = read_matrix(MATRIX)
 
 ACTORS = {
     "v_other": {"id": "V-000001", "role": "vendor"},
@@ -198,13 +197,7 @@ def test_the_access_matrix(scene, as_actor):
             observed[rpc][column] = outcome(
                 lambda m=method, p=payload, r=rpc: m() if r == "health" else m(p[r])
             )
-    mismatches = {
-        (rpc, column): (EXPECTED[rpc][column], observed[rpc][column])
-        for rpc in EXPECTED
-        for column in COLUMNS
-        if EXPECTED[rpc][column] != observed[rpc][column]
-    }
-    assert mismatches == {}
+    assert matrix_mismatches(EXPECTED, observed) == {}
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 from services.notifications.service import NotificationsService
 from shared.access import system_actor
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.support import wait_until
+from tests.support import matrix_mismatches, read_matrix, wait_until
 
 # res resident, ven vendor, gw grid_worker, gw0 a grid worker with no grid, gl grid_liaison,
 # ps party_secretary, mo market_officer, ins inspector, fo finance_officer, fa finance_approver,
@@ -33,9 +33,7 @@ get_preferences        AF  AF  AF  AF  AF  AF  AF  AF  AF  AF  AF  AF  AF  AA  A
 set_preferences        AF  AF  AF  IF  IF  IF  IF  IF  IF  IF  IF  IF  AF  AA  IA
 health                 AA  AA  AA  AA  AA  AA  AA  AA  AA  AA  AA  AA  AA  AA  AA
 """
-HEADER, *ROWS = [line.split() for line in MATRIX.strip().splitlines()]
-COLUMNS = HEADER[1:]
-EXPECTED = {row[0]: dict(zip(COLUMNS, row[1:], strict=True)) for row in ROWS}
+COLUMNS, EXPECTED = read_matrix(MATRIX)
 
 ACTORS = {
     "res": {"id": "R1", "role": "resident"},
@@ -130,9 +128,7 @@ def test_the_access_matrix(scene, as_actor):
             observed[rpc][column] = "".join(
                 outcome(lambda m=method, a=arguments(scene, ACTORS[column], own)[rpc]: m(*a))
                 for own in (True, False))
-    mismatches = {(rpc, column): (EXPECTED[rpc][column], observed[rpc][column])
-                  for rpc in EXPECTED for column in COLUMNS if EXPECTED[rpc][column] != observed[rpc][column]}
-    assert mismatches == {}
+    assert matrix_mismatches(EXPECTED, observed) == {}
 
 
 @pytest.mark.parametrize("actor", [None, {"id": "X", "role": "superuser"}, {"role": "resident"},

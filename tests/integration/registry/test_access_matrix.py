@@ -23,6 +23,7 @@ import pytest
 from services.registry.service import RegistryService
 from shared.errors import Conflict, Forbidden, NotFound
 from tests.integration.registry.helpers import id_number
+from tests.support import matrix_mismatches, read_matrix
 
 MATRIX = """
 rpc                    res res_other vendor gw gw_other gw_none liaison ps ps_other ps_none market inspector fin_off fin_appr admin police street operator system nobody superuser
@@ -61,9 +62,7 @@ import_shareholders    F   F         F      F  F        F       F       F  F    
 change_shares          F   F         F      F  F        F       F       F  F        F       F      F         F       F        A     F      F      F        A      F      F
 register_organisation  F   F         F      F  F        F       F       F  F        F       F      F         F       F        A     F      F      F        A      F      F
 """
-HEADER, *ROWS = [line.split() for line in MATRIX.strip().splitlines()]
-COLUMNS = HEADER[1:]
-EXPECTED = {row[0]: dict(zip(COLUMNS, row[1:], strict=True)) for row in ROWS}
+COLUMNS, EXPECTED = read_matrix(MATRIX)
 
 
 def actors(scene):
@@ -190,9 +189,7 @@ def test_the_access_matrix(scene, as_actor):
     clients = {column: as_actor(actor).registry for column, actor in actors(scene).items()}
     observed = {rpc: {column: outcome(lambda c=clients[column], r=rpc: call(c, r, scene)) for column in COLUMNS}
                 for rpc in EXPECTED}
-    mismatches = {(rpc, column): (EXPECTED[rpc][column], observed[rpc][column])
-                  for rpc in EXPECTED for column in COLUMNS if EXPECTED[rpc][column] != observed[rpc][column]}
-    assert mismatches == {}
+    assert matrix_mismatches(EXPECTED, observed) == {}
 
 
 def test_a_grid_worker_and_a_party_secretary_list_their_own_grid_only(scene, as_actor, reg):
