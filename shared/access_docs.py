@@ -17,7 +17,7 @@ from shared.events import docs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "access.md"
-SERVICES = ("registry", "grid_events", "notifications", "market", "finance", "gateway")
+FIRST = ("registry", "grid_events", "notifications", "market", "finance")  # then the rest, by name
 # people first, in the order of the community's work; the services' own actor last
 COLUMNS = ("resident", "vendor", "grid_worker", "grid_liaison", "party_secretary", "market_officer",
            "inspector", "finance_officer", "finance_approver", "community_admin", "police_desk",
@@ -25,9 +25,15 @@ COLUMNS = ("resident", "vendor", "grid_worker", "grid_liaison", "party_secretary
 CELL = {ALL: "all", OWN_GRID: "grid", OWN: "own"}
 
 
+def services():
+    """Every `services/<name>/service.py`, the community's own first: a new service is found."""
+    names = sorted(p.parent.name for p in ROOT.glob("services/*/service.py"))
+    return [n for n in FIRST if n in names] + [n for n in names if n not in FIRST]
+
+
 def policies():
     found = {}
-    for service in SERVICES:
+    for service in services():
         module = importlib.import_module(f"services.{service}.service")
         cls = next(c for c in vars(module).values()
                    if isinstance(c, type) and getattr(c, "name", None) == service)
