@@ -10,7 +10,7 @@ them: delivery is at least once, and consumers are idempotent.
 
 One event is one document (`envelope`); the events of one `emit_many` (one type, one
 transaction) share documents of up to `EVENTS_PER_DOCUMENT` (`envelopes`, `count`): on SecantusDB
-the cost of the outbox is per document written and deleted (with its two indexes), not per byte,
+the cost of the outbox is per document written and deleted (with its index), not per byte,
 so a batch of 200 payments costs the outbox one insert and one delete instead of 200 of each.
 
 With several instances of a service, a lease (shared/lease.py) lets one relay publish at a time, so the

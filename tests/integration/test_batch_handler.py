@@ -76,3 +76,13 @@ def test_old_claims_and_requests_are_pruned_by_the_kit_and_recent_ones_kept(runn
     # no TTL index: the local server's sweeper would scan the whole collection under its lock
     for collection in (db.processed_events, db.requests):
         assert not any("expireAfterSeconds" in index for index in collection.index_information().values())
+
+
+def test_the_outbox_index_of_earlier_versions_on_event_id_is_dropped_at_start(runner_factory, config,
+                                                                              mongo_client):
+    db = mongo_client[f"{config['MONGO_DB_PREFIX']}kit_ledger"]
+    db.outbox.create_index("event_id", unique=True, name="event_id")  # as earlier versions did
+    runner = runner_factory(config, LedgerService)
+    runner.start()
+
+    assert sorted(db.outbox.index_information()) == ["_id_", "pending_in_order"]

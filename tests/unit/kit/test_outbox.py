@@ -27,7 +27,7 @@ def test_a_batch_shares_documents_in_order_each_event_once():
     assert [doc["count"] for doc in docs] == [3, 3, 1]
     assert [e for doc in docs for e in envelopes_of(doc)] == events
     assert [doc["event_id"] for doc in docs] == [events[0]["event_id"], events[3]["event_id"],
-                                                 events[6]["event_id"]]  # unique, as indexed
+                                                 events[6]["event_id"]]  # one id each
     assert all("envelope" not in doc and doc["status"] == "pending" for doc in docs)
 
 
