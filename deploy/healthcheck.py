@@ -26,12 +26,16 @@ eventlet.monkey_patch()
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 import shared  # noqa: E402,F401 -- stamps the AMQP user_id the service checks (shared/amqp.py)
+from shared.access import system_actor  # noqa: E402
+from shared.amqp import connection_user  # noqa: E402
 
 
 def check(service, timeout):
     config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")}
-    # Asked as the operator: a service with an access policy refuses a call without an actor.
-    actor = {"id": "healthcheck", "role": "operator"}
+    # Asked as the system actor of the account it connects as: in a service's container, that
+    # service's own (a service account may present no other actor); locally guest, a tooling
+    # account (AMQP_TOOL_USERS). A call without an actor would be refused.
+    actor = system_actor(connection_user(config["AMQP_URI"]))
     with ClusterRpcProxy(config, timeout=timeout, context_data={"actor": actor}) as cluster:
         return getattr(cluster, service).health()
 

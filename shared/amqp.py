@@ -7,23 +7,42 @@ of it (RabbitMQ acks with `multiple=True` where it can).
 Every message the kit publishes carries the AMQP `user_id` property, set to the user of the
 connection it goes out on (the user of `AMQP_URI`). RabbitMQ refuses a message whose `user_id`
 is not the connection's own user, so a consumer can trust it: it names the broker account that
-sent the message (shared/rpc.py admits an actor only from the accounts `AMQP_TRUSTED_USERS`
-names). `stamp_user_id()` makes nameko's own publisher (RPC requests and replies, events,
+sent the message. Which actor each account may present (shared/rpc.py, `Senders` below):
+
+- only the accounts `AMQP_TRUSTED_USERS` names are admitted at all (the services' and the gateway's);
+- a person's actor (any role but `system`) only from the gateway's (`AMQP_GATEWAY_USERS`): the
+  gateway is the one that authenticates people;
+- a `system` actor only from the account of that very service (actor id `registry` from account
+  `<AMQP_ACCOUNT_PREFIX>registry`), or from a tooling account (`AMQP_TOOL_USERS`: make run's guest,
+  which health checks and scripts use).
+
+`stamp_user_id()` makes nameko's own publisher (RPC requests and replies, events,
 nameko-amqp-retry's republishing) do the same; `import shared` installs it, so a standalone
 `ClusterRpcProxy` of a script or test that imports the kit stamps its requests too.
 """
 
 import json
 import logging
+from dataclasses import dataclass
 from functools import cache
 
 from kombu import Connection
 
+from shared.access import SYSTEM
+
 log = logging.getLogger(__name__)
 
 TRUSTED_USERS = "AMQP_TRUSTED_USERS"
-# A config without the key (the tests' and benchmarks' own dicts, on the local broker as guest).
+GATEWAY_USERS = "AMQP_GATEWAY_USERS"
+TOOL_USERS = "AMQP_TOOL_USERS"
+ACCOUNT_PREFIX = "AMQP_ACCOUNT_PREFIX"
+# A config without the keys: the tests' and benchmarks' own dicts, on the local broker as guest,
+# its administrator and only trusted account, which presents people and services alike. Where
+# AMQP_TRUSTED_USERS is set without guest (Compose, Kubernetes), guest in the other two defaults
+# admits nothing: an account must be trusted first.
 DEFAULT_TRUSTED_USERS = ("guest",)
+DEFAULT_GATEWAY_USERS = ("gateway", "guest")
+DEFAULT_TOOL_USERS = ("guest",)
 
 
 @cache
@@ -32,13 +51,56 @@ def connection_user(amqp_uri):
     return Connection(amqp_uri).info()["userid"]  # with the transport's defaults filled in
 
 
+def _users(config, key, default):
+    users = (config or {}).get(key, default)
+    if isinstance(users, str):  # from a plain environment variable: names separated by commas
+        users = users.split(",")
+    return frozenset(str(user).strip() for user in users or () if str(user).strip())
+
+
 def trusted_users(config):
     """The broker users whose messages may carry an actor: the services' own accounts and the
     gateway's (`AMQP_TRUSTED_USERS`: a list, or names separated by commas)."""
-    users = (config or {}).get(TRUSTED_USERS, DEFAULT_TRUSTED_USERS)
-    if isinstance(users, str):
-        users = users.split(",")
-    return frozenset(str(user).strip() for user in users or () if str(user).strip())
+    return _users(config, TRUSTED_USERS, DEFAULT_TRUSTED_USERS)
+
+
+def _short(value):
+    return str(value)[:40]
+
+
+@dataclass(frozen=True)
+class Senders:
+    """Which broker account may present which actor (the AMQP `user_id` RabbitMQ validated)."""
+
+    trusted: frozenset
+    gateway: frozenset = frozenset()
+    tooling: frozenset = frozenset()
+    prefix: str = ""
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(trusted=trusted_users(config),
+                   gateway=_users(config, GATEWAY_USERS, DEFAULT_GATEWAY_USERS),
+                   tooling=_users(config, TOOL_USERS, DEFAULT_TOOL_USERS),
+                   prefix=str((config or {}).get(ACCOUNT_PREFIX) or ""))
+
+    def refusal(self, sender, actor):
+        """Why the account `sender` may not present `actor` (the `actor` field's message), or None.
+        A missing or malformed actor is the access policy's to refuse (shared/access.py)."""
+        if sender not in self.trusted:
+            return f"not accepted from broker user {_short(sender)!r}"
+        if not isinstance(actor, dict) or not actor.get("role"):
+            return None
+        if actor["role"] != SYSTEM:
+            if sender in self.gateway:
+                return None
+            return ("a person's actor is accepted only from the gateway, "
+                    f"not from broker user {_short(sender)!r}")
+        own = isinstance(actor.get("id"), str) and sender == self.prefix + actor["id"]
+        if own or sender in self.tooling:
+            return None
+        return (f"system actor {_short(actor.get('id'))!r} is accepted only from its own broker account, "
+                f"not from {_short(sender)!r}")
 
 
 def stamp_user_id():

@@ -6,7 +6,9 @@
 The correlation id travels on (the call is part of the same request), the caller's `actor` does
 not: the call is made as the explicit system actor of the calling service (`system_actor`), never
 as "no actor". A resident who reports a leaking pipe may not read staff lists, but the service
-routing the report may. Use nameko's plain `RpcProxy` instead when the callee must judge the caller.
+routing the report may. The callee honours that actor only from the calling service's own broker
+account (shared/amqp.py `Senders`), which is the one a service connects as.
+Use nameko's plain `RpcProxy` instead when the callee must judge the caller.
 """
 
 from nameko.rpc import RpcProxy, ServiceProxy

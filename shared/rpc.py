@@ -12,10 +12,12 @@ logged as one.
 
 It is where the broker's word on who sent a request is checked: the AMQP `user_id` of the message,
 which RabbitMQ validated against the connection's user (shared/amqp.py stamps it). A request is
-admitted only from a broker account that `AMQP_TRUSTED_USERS` names: the services' own accounts
-and the gateway's, the only ones that may present an actor (the SYSTEM actor of a service, or
-the person the gateway authenticated). Anything else (another account, or no `user_id` at all) is
-refused with `Forbidden` before any worker runs, whatever actor it claims.
+admitted only from a broker account that `AMQP_TRUSTED_USERS` names (the services' own accounts
+and the gateway's), and only with an actor that account may present (shared/amqp.py `Senders`):
+a person's actor from the gateway's account (`AMQP_GATEWAY_USERS`), a service's SYSTEM actor from
+that service's own account (or a tooling account, `AMQP_TOOL_USERS`). Anything else (another
+account, no `user_id` at all, the market's account presenting a community admin or the registry's
+system actor) is refused with `Forbidden` on field `actor` before any worker runs.
 
 It is also where the service's access policy (shared/access.py) is enforced: a service with RPCs
 must have a `policy` giving every RPC a row (checked at start: without one it does not start), and
@@ -36,7 +38,7 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
-from shared.amqp import queue_arguments, trusted_users
+from shared.amqp import Senders, queue_arguments
 from shared.context import ACTOR, CORRELATION_ID
 from shared.errors import CommandRefused, Conflict, Forbidden, InvalidInput, Unavailable
 from shared.idempotency import REQUEST_ID, AlreadyRequested, ContextData
@@ -107,7 +109,7 @@ class Rpc(NamekoRpc):
 
     def setup(self):
         super().setup()
-        self.trusted_users = trusted_users(self.container.config)
+        self.senders = Senders.from_config(self.container.config)
         if self.policy is None:
             raise RuntimeError(f"{self.container.service_name} has RPCs but no access policy "
                                "(a `policy = Policy({...})` on the service class)")
@@ -120,8 +122,8 @@ class Rpc(NamekoRpc):
         try:
             self._admit(body, message)
         except CommandRefused as exc:
-            log.info("rpc %s.%s %s", self.container.service_name, self.method_name, exc.code,
-                     extra={"service": self.container.service_name})
+            log.info("rpc %s.%s %s %s", self.container.service_name, self.method_name, exc.code,
+                     exc.fields, extra={"service": self.container.service_name})
             raise  # nameko's RPC consumer replies with it; no worker runs
         return super().handle_message(body, message)
 
@@ -131,10 +133,11 @@ class Rpc(NamekoRpc):
         if len(message.body or b"") > limit:
             raise InvalidInput("request too large", {"payload": [f"at most {limit} bytes"]})
         sender = message.properties.get("user_id")
-        if sender not in self.trusted_users:
-            raise Forbidden("only the platform's own broker accounts may present an actor",
-                            {"actor": [f"not accepted from broker user {str(sender)[:40]!r}"]})
-        self.policy.grant(self.method_name, self.unpack_message_headers(message).get(ACTOR))
+        actor = self.unpack_message_headers(message).get(ACTOR)
+        refusal = self.senders.refusal(sender, actor)
+        if refusal:
+            raise Forbidden("this broker account may not present this actor", {"actor": [refusal]})
+        self.policy.grant(self.method_name, actor)
         if not isinstance(body, dict):
             return  # nameko answers MalformedRequest
         try:

@@ -9,6 +9,7 @@ from nameko.rpc import RpcProxy, ServiceProxy
 
 from services.gateway import domain, metrics
 from services.gateway.use_cases import Passwords, Tokens
+from shared.access import system_actor
 from shared.config import service_settings
 from shared.context import ACTOR
 from shared.errors import CommandRefused
@@ -91,8 +92,8 @@ class _Caller:
 
     def as_system(self):
         """The gateway's own work (scraping health for /metrics): the service identity, never
-        a person's and never "no actor"."""
-        self._worker_ctx.data[ACTOR] = {"id": "gateway", "role": "system"}
+        a person's and never "no actor" (honoured from the gateway's own broker account only)."""
+        self._worker_ctx.data[ACTOR] = system_actor(self._worker_ctx.service_name)
 
     @property
     def actor(self):

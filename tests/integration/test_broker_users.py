@@ -1,10 +1,12 @@
 """The broker as the inner boundary, on the real RabbitMQ: every account but the platform's own is
-refused an actor, a message cannot claim another account than its connection's, and a service's
+refused an actor, a service's account may present only its own system actor and the gateway's
+alone a person's, a message cannot claim another account than its connection's, and a service's
 account reaches only its own queues.
 
 Accounts made here are named `brokertest-<random>-...`, hold permissions on the test's own vhost
 only, and are deleted afterwards (the broker is shared; guest is never touched)."""
 
+import logging
 import uuid
 
 import pytest
@@ -39,7 +41,7 @@ class EchoService:
 @pytest.fixture
 def broker_account(rabbit_manager, rabbit_config):
     """`broker_account("name", configure, write, read)` -> an AMQP URI of a new account with those
-    permissions on the test's vhost (deleted afterwards)."""
+    permissions on the test's vhost (deleted afterwards), named `broker_account.prefix + name`."""
     made = []
     tag = uuid.uuid4().hex[:8]
 
@@ -50,6 +52,7 @@ def broker_account(rabbit_manager, rabbit_config):
         rabbit_manager.set_vhost_permissions(rabbit_config["vhost"], user, configure, read, write)
         return f"pyamqp://{user}:{password}@127.0.0.1:5672/{rabbit_config['vhost']}"
 
+    make.prefix = f"brokertest-{tag}-"
     yield make
     for user in made:
         rabbit_manager._delete("users", user)
@@ -63,8 +66,9 @@ def echo(container_factory, config):
     return container
 
 
-def test_a_trusted_account_is_honoured_whatever_actor_it_presents(echo, as_actor):
-    # guest: the account the tests' services trust (AMQP_TRUSTED_USERS defaults to it)
+def test_guest_the_local_tooling_account_presents_people_and_services(echo, as_actor):
+    # guest: the account a config without the keys trusts, as the gateway and as tooling
+    # (AMQP_TRUSTED_USERS, AMQP_GATEWAY_USERS, AMQP_TOOL_USERS default to it)
     assert as_actor(system_actor("registry")).kit_echo.whoami() == system_actor("registry")
     admin = {"id": "S1", "role": COMMUNITY_ADMIN}
     assert as_actor(admin).kit_echo.whoami() == admin
@@ -118,6 +122,78 @@ def restricted(broker_account, account):
     return broker_account(account.user, account.configure, account.write, account.read)
 
 
+def platform_config(broker_account, uris):
+    """The keys Compose and Kubernetes set, for accounts made by `broker_account`: all of them
+    trusted, people only from the gateway's, no tooling account."""
+    return {"AMQP_TRUSTED_USERS": [connection_user(uri) for uri in uris.values()],
+            "AMQP_GATEWAY_USERS": [connection_user(uris["gateway"])], "AMQP_TOOL_USERS": [],
+            "AMQP_ACCOUNT_PREFIX": broker_account.prefix}
+
+
+@pytest.fixture
+def deployed_echo(container_factory, config, broker_account):
+    """kit_echo trusting the market's, the registry's and the gateway's accounts (each with its
+    permissions of deploy/broker.py) as Compose does: (their URIs by name)."""
+    EchoService.calls = []
+    uris = {name: restricted(broker_account, service_account(name))
+            for name in ("market", "registry", "gateway")}
+    container_factory(EchoService, {**config, **platform_config(broker_account, uris)}).start()
+    return uris
+
+
+def test_a_service_s_account_presenting_a_person_is_refused_before_any_worker_runs(
+        deployed_echo, config, caplog):
+    market = deployed_echo["market"]
+    with caplog.at_level(logging.INFO), \
+            ClusterRpcProxy({**config, "AMQP_URI": market},
+                            context_data={"actor": {"id": "S1", "role": COMMUNITY_ADMIN}}) as cluster:
+        with pytest.raises(Forbidden) as refused:
+            cluster.kit_echo.whoami()
+    user = connection_user(market)
+    assert refused.value.fields == {
+        "actor": [f"a person's actor is accepted only from the gateway, not from broker user '{user}'"]}
+    assert EchoService.calls == []
+    # one INFO line that says why; no warning, no trace
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == "shared.rpc" and "forbidden" in r.getMessage()]
+    assert len(lines) == 1 and "a person's actor is accepted only from the gateway" in lines[0], lines
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+def test_a_service_s_account_presenting_another_service_is_refused(deployed_echo, config):
+    market = deployed_echo["market"]
+    with ClusterRpcProxy({**config, "AMQP_URI": market},
+                         context_data={"actor": system_actor("registry")}) as cluster:
+        with pytest.raises(Forbidden) as refused:
+            cluster.kit_echo.whoami()
+    user = connection_user(market)
+    assert refused.value.fields == {
+        "actor": [f"system actor 'registry' is accepted only from its own broker account, not from '{user}'"]}
+    assert EchoService.calls == []
+
+
+def test_the_gateway_s_account_presenting_a_service_is_refused(deployed_echo, config):
+    with ClusterRpcProxy({**config, "AMQP_URI": deployed_echo["gateway"]},
+                         context_data={"actor": system_actor("registry")}) as cluster:
+        with pytest.raises(Forbidden) as refused:
+            cluster.kit_echo.whoami()
+    assert list(refused.value.fields) == ["actor"]
+    assert EchoService.calls == []
+
+
+@pytest.mark.parametrize("account, actor", [
+    ("market", system_actor("market")),                    # a service on its own authority
+    ("registry", system_actor("registry")),
+    ("gateway", system_actor("gateway")),                  # the gateway's own work (/metrics)
+    ("gateway", {"id": "S1", "role": COMMUNITY_ADMIN}),    # the person the gateway authenticated
+])
+def test_an_account_presenting_what_is_its_own_is_admitted(deployed_echo, config, account, actor):
+    with ClusterRpcProxy({**config, "AMQP_URI": deployed_echo[account]},
+                         context_data={"actor": actor}) as cluster:
+        assert cluster.kit_echo.whoami() == actor
+    assert EchoService.calls == [actor]
+
+
 @pytest.fixture
 def kit_platform(container_factory, config, broker_account):
     """kit_orders, kit_billing, kit_shipping, each connected as its own account; only those are
@@ -125,9 +201,10 @@ def kit_platform(container_factory, config, broker_account):
     classes = (OrdersService, BillingService, ShippingService)
     uris = {cls.name: restricted(broker_account, service_account(cls.name, event_sources(cls)))
             for cls in classes}
-    trusted = [connection_user(uri) for uri in uris.values()]
+    trusted = {"AMQP_TRUSTED_USERS": [connection_user(uri) for uri in uris.values()],
+               "AMQP_GATEWAY_USERS": [], "AMQP_TOOL_USERS": [], "AMQP_ACCOUNT_PREFIX": broker_account.prefix}
     for cls in classes:
-        container_factory(cls, {**config, "AMQP_URI": uris[cls.name], "AMQP_TRUSTED_USERS": trusted}).start()
+        container_factory(cls, {**config, "AMQP_URI": uris[cls.name], **trusted}).start()
     yield uris
     kit_services.FAILING_ORDERS.clear()
 
@@ -189,8 +266,7 @@ def test_every_service_of_the_platform_runs_under_its_own_account(container_fact
     starts (declares its queues and exchanges, binds to its sources' events), answers over RPC,
     and an event of the registry reaches a consumer."""
     uris = {a.user: restricted(broker_account, a) for a in accounts()}
-    trusted = [connection_user(uri) for uri in uris.values()]
-    common = {**config, **web_config, "AMQP_TRUSTED_USERS": trusted,
+    common = {**config, **web_config, **platform_config(broker_account, uris),
               "GATEWAY_SECRET": "test-only-secret-" + "x" * 32,
               "GATEWAY_ARGON2": {"time_cost": 1, "memory_kib": 8192}}
     for name in platform_services():
@@ -205,5 +281,16 @@ def test_every_service_of_the_platform_runs_under_its_own_account(container_fact
         cluster.registry.define_grid({"code": "G1", "name": "第一网格", "buildings": ["B1"]})
         staff = cluster.registry.assign_grid_staff({"grid_code": "G1", "role": "grid_worker",
                                                      "name": "网格员", "phone": "13800000001"})
+        # a grid without staff: grid_events asks the registry (its system actor, from its account)
+        cluster.registry.define_grid({"code": "G2", "name": "第二网格", "buildings": ["B2"]})
+        incident = cluster.grid_events.report_incident({"category": "sanitation", "grid_code": "G2",
+                                                        "description": "楼道垃圾堆放"})
+        assert incident["grid_code"] == "G2"
     people = mongo_client[f"{config['MONGO_DB_PREFIX']}notifications"].people
     wait_until(lambda: people.find_one({"_id": staff["staff_id"]}), message="notifications learns the staff")
+
+    # and the account of a service may speak for nobody else
+    with ClusterRpcProxy({**config, "AMQP_URI": uris["market"]},
+                         context_data={"actor": system_actor("registry")}) as cluster:
+        with pytest.raises(Forbidden):
+            cluster.registry.get_grid("G1")

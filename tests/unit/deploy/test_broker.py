@@ -107,14 +107,19 @@ def test_each_compose_service_connects_as_its_own_account():
         user, password = re.match(r"pyamqp://([^:]+):([^@]+)@rabbitmq:5672/$", env["AMQP_URI"]).groups()
         assert (user, password) == (service, broker.compose_password(service))
         assert yaml.safe_load(env["AMQP_TRUSTED_USERS"]) == broker.trusted_users()
+        assert yaml.safe_load(env["AMQP_GATEWAY_USERS"]) == ["gateway"]  # people only through it
+        assert yaml.safe_load(env["AMQP_TOOL_USERS"]) == []               # no account speaks for all
     assert compose["demo-loader"]["environment"]["AMQP_URI"].startswith("pyamqp://gateway:")
     assert compose["gateway"]["environment"]["RABBIT_API_URI"].startswith("http://gateway:")
 
 
 def test_the_local_default_trusts_the_services_and_guest():
     with open(os.path.join(ROOT, "deploy", "nameko.yaml")) as f:
-        default = re.search(r"\$\{AMQP_TRUSTED_USERS:(\[.*\])\}", f.read()).group(1)
+        text = f.read()
+    default = re.search(r"\$\{AMQP_TRUSTED_USERS:(\[.*\])\}", text).group(1)
     assert sorted(yaml.safe_load(default)) == sorted(broker.trusted_users() + ["guest"])
+    assert re.search(r"\$\{AMQP_GATEWAY_USERS:\[gateway, guest\]\}", text)
+    assert re.search(r"\$\{AMQP_TOOL_USERS:\[guest\]\}", text)
 
 
 def test_kubernetes_declares_the_accounts_of_the_table_and_each_service_uses_its_own():
@@ -123,6 +128,8 @@ def test_kubernetes_declares_the_accounts_of_the_table_and_each_service_uses_its
     with open(os.path.join(ROOT, "deploy", "k8s", "config.yaml")) as f:
         config = next(yaml.safe_load_all(f))
     assert yaml.safe_load(config["data"]["AMQP_TRUSTED_USERS"]) == broker.trusted_users()
+    assert yaml.safe_load(config["data"]["AMQP_GATEWAY_USERS"]) == ["gateway"]
+    assert yaml.safe_load(config["data"]["AMQP_TOOL_USERS"]) == []
     for service in SERVICES:
         with open(os.path.join(ROOT, "deploy", "k8s", "services", f"{service}.yaml")) as f:
             deployment = next(yaml.safe_load_all(f))
