@@ -33,9 +33,11 @@ from shared.amqp import connection_user  # noqa: E402
 def check(service, timeout):
     config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")}
     # Asked as the system actor of the account it connects as: in a service's container, that
-    # service's own (a service account may present no other actor); locally guest, a tooling
-    # account (AMQP_TOOL_USERS). A call without an actor would be refused.
-    actor = system_actor(connection_user(config["AMQP_URI"]))
+    # service's own (a service account may present no other actor; accounts are named
+    # `<AMQP_ACCOUNT_PREFIX><service>`); locally guest, a tooling account (AMQP_TOOL_USERS). A call
+    # without an actor would be refused.
+    user, prefix = connection_user(config["AMQP_URI"]), os.environ.get("AMQP_ACCOUNT_PREFIX", "")
+    actor = system_actor(user[len(prefix):] if prefix and user.startswith(prefix) else user)
     with ClusterRpcProxy(config, timeout=timeout, context_data={"actor": actor}) as cluster:
         return getattr(cluster, service).health()
 

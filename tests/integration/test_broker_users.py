@@ -28,7 +28,7 @@ from tests.support import queue_depth, wait_until
 
 class EchoService:
     name = "kit_echo"
-    policy = Policy({"whoami": {SYSTEM: ALL, COMMUNITY_ADMIN: ALL}})
+    policy = Policy({"whoami": {SYSTEM: ALL, COMMUNITY_ADMIN: ALL}, "health": {SYSTEM: ALL}})
     ctx = RequestContext()
     calls = []
 
@@ -36,6 +36,10 @@ class EchoService:
     def whoami(self):
         EchoService.calls.append(self.ctx.actor)
         return self.ctx.actor
+
+    @rpc
+    def health(self):
+        return {"broker": True, "database": True, "asked_by": self.ctx.actor}
 
 
 @pytest.fixture
@@ -179,6 +183,15 @@ def test_the_gateway_s_account_presenting_a_service_is_refused(deployed_echo, co
             cluster.kit_echo.whoami()
     assert list(refused.value.fields) == ["actor"]
     assert EchoService.calls == []
+
+
+def test_a_health_check_in_a_service_s_container_asks_as_that_service(deployed_echo, broker_account,
+                                                                     monkeypatch):
+    from deploy import healthcheck
+
+    monkeypatch.setenv("AMQP_URI", deployed_echo["registry"])  # as in Compose's registry container
+    monkeypatch.setenv("AMQP_ACCOUNT_PREFIX", broker_account.prefix)
+    assert healthcheck.check("kit_echo", timeout=10)["asked_by"] == system_actor("registry")
 
 
 @pytest.mark.parametrize("account, actor", [
