@@ -206,21 +206,24 @@ class OutboxRelay:
         `_id` before the place (a transaction that took longer than its successors, another
         process's clock) are found first in each call (`stragglers`: the same index range below
         the place, empty but for them, since what is published is deleted)."""
-        sent, in_flight = 0, None
+        sent, in_flight, published = 0, None, set()
         until = time.monotonic() + self.lease.length.total_seconds() / 3
         ahead = self.stragglers()
         for _ in range(rounds):
             if in_flight is not None and time.monotonic() > until:
                 break
-            if not ahead:
-                ahead = self.read_ahead()
+            if not ahead:  # (what this call published is deleted only once confirmed: not again)
+                ahead = [doc for doc in self.read_ahead() if doc["_id"] not in published]
             batch = confirm_round(ahead, self.batch_size)
+            published.update(doc["_id"] for doc in batch)
             ahead = ahead[len(batch):]
             token = self._publish(batch) if batch else None
-            if batch and isinstance(batch[-1]["_id"], ObjectId) and (
-                    self.place is None or batch[-1]["_id"] > self.place):
-                # published, maybe not confirmed: if never confirmed, it is a straggler next call
-                self.place = batch[-1]["_id"]
+            # the place moves on once published (if never confirmed, a straggler next call), never
+            # past now: the `_id`s of a writer whose clock runs ahead would leave the rest behind
+            passed = [doc["_id"] for doc in batch
+                      if isinstance(doc["_id"], ObjectId) and doc["_id"] <= self._horizon()]
+            if passed and (self.place is None or passed[-1] > self.place):
+                self.place = passed[-1]
             if in_flight is not None:
                 sent += self._settle(*in_flight)
             if not batch:
@@ -249,8 +252,7 @@ class OutboxRelay:
                 self.place = self._passed()
             return docs
         lower, start, span = {"$gt": self.place}, _number(self.place), self.span
-        horizon = _number(ObjectId.from_datetime(
-            datetime.fromtimestamp(time.time() + CLOCK_SKEW_SECONDS, UTC)))
+        horizon = _number(self._horizon())
         while True:
             end = min(start + span, LAST_ID)
             query = {"status": PENDING, "_id": {**lower, "$lt": _object_id(end)}}
@@ -267,9 +269,15 @@ class OutboxRelay:
             if end >= horizon:  # nothing pending up to now: move the place on (less to search
                 # next time); an event committed later with an earlier `_id` is a straggler
                 self.place = max(self.place, self._passed())
-                return []
+                # and any from a writer whose clock runs ahead (none, but for a bad clock)
+                return list(outbox.find({"status": PENDING, "_id": {"$gte": _object_id(end)}})
+                            .sort("_id", 1).limit(wanted))
             lower, start, span = {"$gte": _object_id(end)}, end, span * 16
             self.span = span
+
+    @staticmethod
+    def _horizon():
+        return ObjectId.from_datetime(datetime.fromtimestamp(time.time() + CLOCK_SKEW_SECONDS, UTC))
 
     @staticmethod
     def _passed():

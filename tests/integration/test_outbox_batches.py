@@ -95,3 +95,24 @@ def test_the_relay_keeps_its_place_finds_events_hours_apart_and_late_commits_onc
     finally:
         relay.publisher.close()
     assert drain("outbox-place", config) == [e["event_id"] for e in events]
+
+
+def test_an_event_with_an_id_from_a_clock_running_ahead_is_published_and_the_place_stays_now(
+        config, mongo_client):
+    db = mongo_client[config["MONGO_DB_PREFIX"] + "kit_orders"]
+    now = datetime.now(UTC)
+    ahead, usual = placed(200), placed(201)
+    later = ObjectId.from_datetime(now + timedelta(hours=1))
+    db.outbox.delete_many({})  # nothing of earlier tests
+    db.outbox.insert_one({**outbox_documents([ahead])[0], "_id": later})
+    listen("outbox-ahead", config)
+    relay = OutboxRelay(db, config["AMQP_URI"], "kit_orders", config)
+    relay.place = ObjectId.from_datetime(now - timedelta(seconds=10))
+    try:
+        assert relay.relay_once() == 1 and db.outbox.count_documents({}) == 0
+        assert relay.place < ObjectId.from_datetime(now + timedelta(minutes=1))
+        db.outbox.insert_many(outbox_documents([usual]))  # a writer with the right time, after it
+        assert relay.relay_once() == 1 and db.outbox.count_documents({}) == 0
+    finally:
+        relay.publisher.close()
+    assert drain("outbox-ahead", config) == [ahead["event_id"], usual["event_id"]]
