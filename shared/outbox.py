@@ -45,7 +45,7 @@ PENDING = "pending"
 
 EVENTS_PER_DOCUMENT = 500  # envelopes of about 1 KB: a document far below the 16 MB limit
 
-READ_AHEAD = 5  # batches the relay reads at once (`OutboxRelay.read_ahead`)
+READ_AHEAD = 5  # confirm rounds of events the relay reads at once (`OutboxRelay.read_ahead`)
 FIRST_SPAN = 1 << 64  # about a second of ObjectIds
 LAST_ID = (1 << 96) - 1
 CLOCK_SKEW_SECONDS = 5  # `_id`s of writers whose clock runs a little ahead are still searched
@@ -245,9 +245,9 @@ class OutboxRelay:
         `span` adapts to what it finds, to read about `READ_AHEAD` batches at a time. Without a
         place yet (a relay just started), the first few of the whole outbox: it reads every
         pending document, once."""
-        outbox, wanted = self.db[OUTBOX], self.batch_size * READ_AHEAD
+        outbox, wanted = self.db[OUTBOX], self.batch_size * READ_AHEAD  # events, not documents
         if self.place is None:
-            docs = list(outbox.find({"status": PENDING}).sort("_id", 1).limit(wanted))
+            docs = list(outbox.find({"status": PENDING}).sort("_id", 1).limit(self.batch_size))
             if not docs:
                 self.place = self._passed()
             return docs
@@ -258,13 +258,16 @@ class OutboxRelay:
             query = {"status": PENDING, "_id": {**lower, "$lt": _object_id(end)}}
             docs = list(outbox.find(query).sort("_id", 1))
             if docs:
-                # the next span: as many ids as held `wanted` of them from the first one found
-                # (the gap before it says nothing of what follows)
-                first = _number(docs[0]["_id"])
-                if len(docs) >= wanted:
-                    self.span = max(1, _number(docs[wanted - 1]["_id"]) - first + 1)
+                # the next span: as many ids as held `wanted` events from the first one found
+                # (the gap before it says nothing of what follows); a document may hold hundreds
+                first, held = _number(docs[0]["_id"]), 0
+                for doc in docs:
+                    held += doc.get("count", 1)
+                    if held >= wanted:
+                        self.span = max(1, _number(doc["_id"]) - first + 1)
+                        break
                 else:  # every pending one of [first, end) is here: as dense, for `wanted`
-                    self.span = max(1, (end - first) * wanted // len(docs))
+                    self.span = max(1, (end - first) * wanted // held)
                 return docs
             if end >= horizon:  # nothing pending up to now: move the place on (less to search
                 # next time); an event committed later with an earlier `_id` is a straggler
