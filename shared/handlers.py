@@ -184,16 +184,26 @@ class ReliableEventHandler(EventHandler):
         return {key[len("nameko."):]: value for key, value in message.headers.items()
                 if key.startswith("nameko.") and key != f"nameko.{ACTOR}"}
 
-    def processed_key(self, worker_ctx):
+    def claim_key(self, event):
         """The idempotency key the unit of work claims: one per event and handler."""
-        return f"{worker_ctx.args[0].event_id}:{self.method_name}"
+        return f"{event.event_id}:{self.method_name}"
 
-    def handle_message(self, body, message):
+    def processed_key(self, worker_ctx):
+        return self.claim_key(worker_ctx.args[0])
+
+    def parse(self, body, message):
+        """The event in `body`, or None once a malformed one is dead-lettered (no retry mends it)."""
         try:
-            event = events.parse(body, expected_type=self.event_type_full)
+            return events.parse(body, expected_type=self.event_type_full)
         except events.InvalidEvent as exc:
             log.error("invalid event on %s: %s", self.queue.name, exc)
-            return self._settle_failure(message, exc, retry=False)
+            self._settle_failure(message, exc, retry=False)
+            return None
+
+    def handle_message(self, body, message):
+        event = self.parse(body, message)
+        if event is None:
+            return
         context_data = self.unpack_message_headers(message)
         context_data[CORRELATION_ID] = event.correlation_id
         context_data[CAUSATION_ID] = event.event_id
@@ -324,14 +334,12 @@ class BatchEventHandler(ReliableEventHandler):
         self._flush_due = False
 
     def processed_keys(self, worker_ctx):
-        return [f"{event.event_id}:{self.method_name}" for event in worker_ctx.args[0]]
+        return [self.claim_key(event) for event in worker_ctx.args[0]]
 
     def handle_message(self, body, message):
-        try:
-            event = events.parse(body, expected_type=self.event_type_full)
-        except events.InvalidEvent as exc:
-            log.error("invalid event on %s: %s", self.queue.name, exc)
-            return self._settle_failure(message, exc, retry=False)
+        event = self.parse(body, message)
+        if event is None:
+            return
         self._waiting.append((event, message))
         if len(self._waiting) >= self.batch:
             self._flush()
@@ -371,7 +379,7 @@ class BatchEventHandler(ReliableEventHandler):
                 self.queue_consumer.requeue_message(message)
 
     def _not_yet_applied(self, groups):
-        keys = {f"{group[0][0].event_id}:{self.method_name}": group for group in groups}
+        keys = {self.claim_key(group[0][0]): group for group in groups}
         mongo = next(dep for dep in self.container.dependencies if isinstance(dep, Mongo))
         try:
             done = {d["_id"] for d in find_in(mongo.db[PROCESSED], "_id", keys, {"_id": 1})}

@@ -39,3 +39,28 @@ def matrix_mismatches(expected, observed):
     """{(rpc, column): (expected, observed)} for every cell that differs."""
     return {(rpc, column): (cell, observed[rpc][column])
             for rpc, row in expected.items() for column, cell in row.items() if cell != observed[rpc][column]}
+
+
+def shows_nothing(answer):
+    """An answer with nothing visible in it: an empty list, listing or inbox."""
+    if isinstance(answer, dict):
+        return answer.get("items") == [] or answer.get("messages") == []
+    return answer == []
+
+
+def matrix_cell(call, refusals=None, empty=shows_nothing):
+    """The cell a call earns in an access matrix: F forbidden, N not found, E answered with nothing
+    visible, A answered or refused by the service's own rules (past access: `Conflict`, and the
+    classes `refusals` maps to "A"; it may map a class to a cell of its own)."""
+    from shared.errors import Conflict, Forbidden, NotFound
+
+    refusals = {Conflict: "A", **(refusals or {})}
+    try:
+        answer = call()
+    except Forbidden:
+        return "F"
+    except NotFound:
+        return "N"
+    except tuple(refusals) as exc:
+        return next(cell for cls, cell in refusals.items() if isinstance(exc, cls))
+    return "E" if empty(answer) else "A"

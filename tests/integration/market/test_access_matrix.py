@@ -12,9 +12,8 @@ g_own / g_other — a grid worker of the market's grid G7 / of grid G1; then one
 import pytest
 
 from services.market.service import MarketService
-from shared.errors import Conflict, Forbidden, NotFound
 from tests.integration.market.conftest import RULE_BOOK, id_number, phone
-from tests.support import matrix_mismatches, read_matrix
+from tests.support import matrix_cell, matrix_mismatches, read_matrix
 
 MATRIX = """
 rpc               v_other v_own g_other g_own resident operator police street admin inspector officer system
@@ -172,20 +171,6 @@ def payloads(scene, whose):
     }
 
 
-def outcome(call):
-    try:
-        answer = call()
-    except Forbidden:
-        return "F"
-    except NotFound:
-        return "N"
-    except Conflict:
-        return "A"  # past access: refused by the market's own rules
-    if isinstance(answer, dict) and "items" in answer and not answer["items"]:
-        return "E"
-    return "A"
-
-
 def test_the_access_matrix(scene, as_actor):
     observed = {}
     clients = {column: as_actor(actor).market for column, actor in ACTORS.items()}
@@ -194,7 +179,7 @@ def test_the_access_matrix(scene, as_actor):
         for column in COLUMNS:
             payload = payloads(scene, "other" if column == "v_other" else "own")
             method = getattr(clients[column], rpc)
-            observed[rpc][column] = outcome(
+            observed[rpc][column] = matrix_cell(
                 lambda m=method, p=payload, r=rpc: m() if r == "health" else m(p[r])
             )
     assert matrix_mismatches(EXPECTED, observed) == {}
@@ -207,7 +192,7 @@ def test_the_access_matrix(scene, as_actor):
 def test_no_actor_an_unknown_role_or_a_scoped_role_without_its_scope_is_refused(market, as_actor, actor):
     client = as_actor(actor).market
     refused = [
-        outcome(lambda m=getattr(client, rpc): m({}))
+        matrix_cell(lambda m=getattr(client, rpc): m({}))
         for rpc in ("list_vendors", "vendor_record", "list_violations", "register_vendor")
     ]
     assert refused == ["F", "F", "F", "F"]

@@ -16,8 +16,8 @@ import pytest
 
 from services.notifications.service import NotificationsService
 from shared.access import system_actor
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.support import matrix_mismatches, read_matrix, wait_until
+from shared.errors import InvalidInput
+from tests.support import matrix_cell, matrix_mismatches, read_matrix, shows_nothing, wait_until
 
 # res resident, ven vendor, gw grid_worker, gw0 a grid worker with no grid, gl grid_liaison,
 # ps party_secretary, mo market_officer, ins inspector, fo finance_officer, fa finance_approver,
@@ -101,21 +101,9 @@ def arguments(scene, actor, own):
 
 
 def outcome(call):
-    try:
-        answer = call()
-    except Forbidden:
-        return "F"
-    except NotFound:
-        return "N"
-    except InvalidInput:
-        return "I"
-    except Conflict:
-        return "A"  # past access: refused by the service's own rules
-    nothing = answer == [] or isinstance(answer, dict) and (answer.get("messages") == []
-                                                            or answer.get("total") == 0)
-    if nothing:
-        return "E"
-    return "A"
+    return matrix_cell(call, refusals={InvalidInput: "I"},
+                       empty=lambda answer: shows_nothing(answer) or isinstance(answer, dict)
+                       and answer.get("total") == 0)
 
 
 def test_the_access_matrix(scene, as_actor):
