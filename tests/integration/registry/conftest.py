@@ -4,7 +4,7 @@ import pytest
 
 from services.registry.service import RegistryService
 from shared.outbox import envelopes_of
-from tests.integration.registry.helpers import GRIDS
+from tests.integration.registry.helpers import GRIDS, id_number
 
 
 @pytest.fixture
@@ -43,3 +43,13 @@ def outbox(db, type_=None):
     """Envelopes the registry committed, in order (optionally of one event type)."""
     envelopes = [e for d in db.outbox.find().sort("_id", 1) for e in envelopes_of(d)]
     return [e for e in envelopes if type_ is None or e["type"] == type_]
+
+
+@pytest.fixture
+def known(reg, grids):
+    """One of each record bad-input and fuzz tests name: a household, a resident, a shareholder."""
+    household = reg.register_household({"building": "B21", "room": "101", "kind": "owner"})["household_id"]
+    resident = reg.register_resident({"name": "陈", "id_number": id_number(), "household_id": household,
+                                      "residence_type": "registered"})["resident_id"]
+    shareholder = reg.enroll_shareholder({"resident_id": resident, "group": "第1组", "shares": 1})
+    return {"household": household, "resident": resident, "shareholder": shareholder["shareholder_id"]}

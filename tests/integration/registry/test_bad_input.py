@@ -12,16 +12,6 @@ from tests.integration.registry.helpers import id_number
 OPERATORS = [{"$gt": ""}, {"$ne": None}]
 
 
-@pytest.fixture
-def known(reg, grids):
-    """One of each record the calls below name: a household, a resident, a shareholder."""
-    household = reg.register_household({"building": "B21", "room": "101", "kind": "owner"})["household_id"]
-    resident = reg.register_resident({"name": "陈", "id_number": id_number(), "household_id": household,
-                                      "residence_type": "registered"})["resident_id"]
-    shareholder = reg.enroll_shareholder({"resident_id": resident, "group": "第1组", "shares": 1})
-    return {"household": household, "resident": resident, "shareholder": shareholder["shareholder_id"]}
-
-
 def injections(op, k):
     """(rpc, args, field) for every RPC taking an id, with the operator `op` in the id's place."""
     household = {"building": "B21", "room": "9", "kind": "owner"}

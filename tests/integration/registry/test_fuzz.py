@@ -9,15 +9,6 @@ from tests.fuzz import refuses_bad_input
 from tests.integration.registry.helpers import id_number
 
 
-@pytest.fixture
-def known(reg, grids):
-    household = reg.register_household({"building": "B21", "room": "101", "kind": "owner"})["household_id"]
-    resident = reg.register_resident({"name": "陈", "id_number": id_number(), "household_id": household,
-                                      "residence_type": "registered"})["resident_id"]
-    shareholder = reg.enroll_shareholder({"resident_id": resident, "group": "第1组", "shares": 1})
-    return {"household": household, "resident": resident, "shareholder": shareholder["shareholder_id"]}
-
-
 def as_batch(item):
     return [item]
 
