@@ -13,8 +13,9 @@ import argparse
 import os
 import sys
 import time
-from collections import deque
 from datetime import date
+
+from shared.loading import again_if_busy, each
 
 YEAR = 2025  # the full demo year; leases run on into the current one
 OFFICER = {"id": "ST-DEMO-FIN1", "role": "finance_officer"}
@@ -89,38 +90,8 @@ def months(until):
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def _call(method, payload, attempts=10):
-    """One call; refused as Busy (conflicts outlasting the reruns, nothing written) it is made again
-    after a pause: a loaded machine must slow the demo down, not abort `make run`."""
-    from shared.errors import Busy
-
-    for attempt in range(1, attempts + 1):
-        try:
-            return method(payload)
-        except Busy:
-            if attempt == attempts:
-                raise
-            time.sleep(attempt)
-
-
-def _each(method, payloads, width=16):
-    """`method` over `payloads`, up to `width` calls in flight (their round trips overlap); one
-    refused as Busy is made again on its own."""
-    from shared.errors import Busy
-
-    answers, replies = [], deque()
-
-    def settle(reply, payload):
-        try:
-            return reply.result()
-        except Busy:
-            return _call(method, payload)
-
-    for payload in payloads:
-        replies.append((method.call_async(payload), payload))
-        if len(replies) >= width:
-            answers.append(settle(*replies.popleft()))
-    return answers + [settle(*pending) for pending in replies]
+def _call(method, payload):
+    return again_if_busy(lambda: method(payload))
 
 
 def load(finance, today, log=print, wait_seconds=600):
@@ -130,8 +101,8 @@ def load(finance, today, log=print, wait_seconds=600):
         return None
     shareholders = _wait_for_shareholders(finance, log, wait_seconds)
     plan = build()
-    _each(finance.register_unit, plan["units"])
-    _each(finance.sign_lease, plan["leases"])
+    each(finance.register_unit, plan["units"])
+    each(finance.sign_lease, plan["leases"])
     for month in months(today):
         _call(finance.raise_invoices, {"month": month})
     deposits = [

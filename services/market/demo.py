@@ -15,13 +15,13 @@ import os
 import random
 import sys
 import time
-from collections import deque
 from datetime import timedelta
 
 from stdnum.cn import ric
 
 from services.market import domain
 from shared import clock
+from shared.loading import overlapped
 
 DEFAULT_SEED = 2026
 ZONES = {
@@ -189,26 +189,6 @@ def _register(market_rpc, payload, wait_seconds=300):
             time.sleep(1)
 
 
-def _overlapped(sends, width=16):
-    """The answers of `sends` (each a thunk that sends one call with `.call_async` and returns its
-    reply), in order, with up to `width` in flight: the loader's round trips overlap instead of
-    adding up. A refusal comes back as the exception, for the caller to deal with."""
-    replies, answers = deque(), []
-
-    def settle(reply):
-        try:
-            return reply.result()
-        except Exception as exc:  # noqa: BLE001 -- handed back to the caller, who decides
-            return exc
-
-    for send in sends:
-        replies.append(send())
-        if len(replies) >= width:
-            answers.append(settle(replies.popleft()))
-    answers += [settle(reply) for reply in replies]
-    return answers
-
-
 def _answered(answers):
     for answer in answers:
         if isinstance(answer, Exception):
@@ -237,7 +217,7 @@ def load(cluster_for, market, log=print):
     ]
     # four at a time: registrations share the vendor-number counter, so more in flight only lose
     # write conflicts to each other (16 lost a quarter of them as Busy)
-    answers = _overlapped([lambda p=p: office.register_vendor.call_async(p) for p in payloads], width=4)
+    answers = overlapped([lambda p=p: office.register_vendor.call_async(p) for p in payloads], width=4)
     # a resident the market has not heard of yet (registry events still arriving): asked for again
     vendor_ids = [
         a["vendor_id"] if isinstance(a, dict) else _register(office, p)
@@ -254,11 +234,11 @@ def load(cluster_for, market, log=print):
             votes[ballot] += 1
             ballots.append((vendor_id, {"rule_book_id": book["rule_book_id"], "vendor_id": vendor_id,
                                         "ballot": ballot}))
-    _answered(_overlapped([lambda v=v, b=b: as_vendor(v).vote_on_rules.call_async(b) for v, b in ballots]))
+    _answered(overlapped([lambda v=v, b=b: as_vendor(v).vote_on_rules.call_async(b) for v, b in ballots]))
     adopted = office.publish_rules({"rule_book_id": book["rule_book_id"]})
 
     # applications and the public lottery, kind by kind
-    _answered(_overlapped([
+    _answered(overlapped([
         lambda v=v: as_vendor(v).apply_for_stall.call_async({"vendor_id": v, "kind": kinds[v]})
         for v in vendor_ids
     ]))
@@ -279,7 +259,7 @@ def load(cluster_for, market, log=print):
     # one night: open, check-ins, gate counters, takings, an inspection round, close
     night = office.open_night({"date": today.isoformat()})["night_id"]
     present = [v for v in held if rng.random() < 0.95]
-    _answered(_overlapped([
+    _answered(overlapped([
         lambda v=v: as_vendor(v).check_in.call_async({"night_id": night, "stall_id": held[v]})
         for v in present
     ]))
@@ -288,10 +268,10 @@ def load(cluster_for, market, log=print):
     footfall = [  # every 15 minutes from 18:00 to 01:00, four gates
         {"night_id": night, "gate": GATES[n % len(GATES)], "count": count} for n, count in enumerate(counts)
     ]
-    _answered(_overlapped([lambda f=f: office.record_footfall.call_async(f) for f in footfall]))
+    _answered(overlapped([lambda f=f: office.record_footfall.call_async(f) for f in footfall]))
     takings = [(v, {"night_id": night, "vendor_id": v, "takings_fen": rng.randint(30_000, 600_000)})
                for v in present if rng.random() < 0.8]
-    _answered(_overlapped([lambda v=v, t=t: as_vendor(v).report_takings.call_async(t) for v, t in takings]))
+    _answered(overlapped([lambda v=v, t=t: as_vendor(v).report_takings.call_async(t) for v, t in takings]))
     inspector = cluster_for(INSPECTORS[0]).market
     rounds = inspector.start_inspection({"night_id": night})
     for (violation_type, description), vendor_id in zip(

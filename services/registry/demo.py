@@ -31,7 +31,7 @@ from stdnum.cn import ric
 
 from services.registry import domain
 from shared import clock
-from shared.errors import Busy
+from shared.loading import each
 
 DEFAULT_SEED = 2026
 GRID_NAMES = ["东街网格", "西街网格", "南门网格", "北苑网格", "新村网格", "溪边网格", "夜市网格"]
@@ -326,47 +326,20 @@ def _batches(items, size):
         yield items[start:start + size]
 
 
-def _pipelined(method, payloads, in_flight, progress=None):
-    """Call `method` once per payload with up to `in_flight` calls pending (nameko's `call_async`,
-    safe on one proxy); results in order. On SecantusDB concurrent bulk inserts into one collection
-    meet write conflicts (retried, but the retries cost more than the overlap gains): one at a time
-    is the default there; a real MongoDB can take more. A call refused as `Busy` (conflicts that
-    outlasted the service's reruns, nothing committed) is made again after a pause."""
-    results, pending = [], []
-
-    def settle():
-        payload, reply = pending.pop(0)
-        try:
-            result = reply.result()
-        except Busy:
-            result = _again(method, payload)
-        results.append(result)
-        if progress:
-            progress(len(result) if isinstance(result, list) else result)
-
-    for payload in payloads:
-        pending.append((payload, method.call_async(payload)))
-        if len(pending) >= in_flight:
-            settle()
-    while pending:
-        settle()
-    return results
-
-
-def _again(method, payload, attempts=5):
-    for attempt in range(1, attempts + 1):
-        time.sleep(attempt)
-        try:
-            return method(payload)
-        except Busy:
-            if attempt == attempts:
-                raise
-
-
 def load(registry, community, batch_size=500, in_flight=1, log=print, progress=None):
     """Load `community` through `registry` (an RPC proxy). Returns the counts and seconds.
     `progress(n)` is told of every n items loaded (see `size`)."""
     started = time.monotonic()
+
+    def batch_progress(result):  # a bulk import answers with the new ids, others with a count
+        if progress:
+            progress(len(result) if isinstance(result, list) else result)
+
+    def imported(method, payloads):
+        # On SecantusDB concurrent bulk inserts into one collection meet write conflicts (rerun,
+        # but the reruns cost more than the overlap gains): `in_flight=1` is the default there.
+        return each(method, payloads, in_flight, batch_progress)
+
     if registry.has_residents():
         log("the register already holds residents: the demo community is not loaded again")
         return None
@@ -383,14 +356,14 @@ def load(registry, community, batch_size=500, in_flight=1, log=print, progress=N
                      | ({"landlord_household_id": household_ids[h["landlord_key"]]}
                         if "landlord_key" in h else {})
                      for h in batch] for batch in _batches(group, batch_size)]
-        ids = [i for batch in _pipelined(registry.import_households, payloads, in_flight, progress)
+        ids = [i for batch in imported(registry.import_households, payloads)
                for i in batch]
         household_ids.update(zip([h["key"] for h in group], ids, strict=True))
 
     payloads = [[{k: v for k, v in r.items() if k not in ("key", "household_key")}
                  | {"household_id": household_ids[r["household_key"]]} for r in batch]
                 for batch in _batches(community.residents, batch_size)]
-    ids = [i for batch in _pipelined(registry.import_residents, payloads, in_flight, progress) for i in batch]
+    ids = [i for batch in imported(registry.import_residents, payloads) for i in batch]
     resident_ids = dict(zip([r["key"] for r in community.residents], ids, strict=True))
 
     def by_resident(items):
@@ -398,8 +371,8 @@ def load(registry, community, batch_size=500, in_flight=1, log=print, progress=N
                  | {"resident_id": resident_ids[item["resident_key"]]} for item in batch]
                 for batch in _batches(items, batch_size)]
 
-    _pipelined(registry.import_party_members, by_resident(community.party_members), in_flight, progress)
-    _pipelined(registry.import_shareholders, by_resident(community.shareholders), in_flight, progress)
+    imported(registry.import_party_members, by_resident(community.party_members))
+    imported(registry.import_shareholders, by_resident(community.shareholders))
     for post in community.staff:
         registry.assign_grid_staff({k: v for k, v in post.items() if k != "resident_key"}
                                    | ({"resident_id": resident_ids[post["resident_key"]]}
