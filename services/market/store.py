@@ -7,6 +7,7 @@ into `date` objects when a document is loaded for the domain; instants are BSON 
 from datetime import date
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from shared.errors import NotFound
 
@@ -75,6 +76,15 @@ def with_dates(collection, doc):
         elif head in doc:
             doc[head] = day(doc[head])
     return doc
+
+
+def insert_once(tx, collection, doc, refusal):
+    """Insert `doc` unless its `_id` is taken, else raise `refusal` (a Conflict): the unique `_id`
+    decides in one round trip, a race included, where a look-up first would cost two."""
+    try:
+        getattr(tx, collection).insert_one(doc)
+    except DuplicateKeyError:
+        raise refusal from None
 
 
 def load(db, collection, key, what=None):

@@ -51,16 +51,17 @@ def check_in(db, request, grant, now):
         vendor = store.load(tx, "vendors", stall["vendor_id"])
         domain.check_may_trade(vendor, night["date"])
         key = f"{night['_id']}:{stall['_id']}"
-        if tx.attendance.find_one({"_id": key}):
-            raise Conflict("already checked in", {"stall_id": ["checked in tonight"]})
-        tx.attendance.insert_one(
+        store.insert_once(
+            tx,
+            "attendance",
             {
                 "_id": key,
                 "night_id": night["_id"],
                 "stall_id": stall["_id"],
                 "vendor_id": vendor["_id"],
                 "at": now,
-            }
+            },
+            Conflict("already checked in", {"stall_id": ["checked in tonight"]}),
         )
         return {"night_id": night["_id"], "stall_id": stall["_id"], "vendor_id": vendor["_id"]}
 
@@ -87,16 +88,17 @@ def report_takings(db, request, grant, now):
         domain.check_night_open(night)
         store.load(tx, "vendors", request["vendor_id"])
         key = f"{night['_id']}:{request['vendor_id']}"
-        if tx.takings.find_one({"_id": key}):
-            raise Conflict("takings already reported", {"vendor_id": ["reported tonight"]})
-        tx.takings.insert_one(
+        store.insert_once(
+            tx,
+            "takings",
             {
                 "_id": key,
                 "night_id": night["_id"],
                 "vendor_id": request["vendor_id"],
                 "takings_fen": request["takings_fen"],
                 "at": now,
-            }
+            },
+            Conflict("takings already reported", {"vendor_id": ["reported tonight"]}),
         )
         return {
             "night_id": night["_id"],

@@ -49,16 +49,17 @@ def vote_on_rules(db, request, grant, now):
                 {"vendor_id": ["not in the electorate"]},
             )
         key = f"{book['_id']}:{request['vendor_id']}"
-        if tx.votes.find_one({"_id": key}):
-            raise Conflict("already voted", {"vendor_id": ["one vote per vendor"]})
-        tx.votes.insert_one(
+        store.insert_once(
+            tx,
+            "votes",
             {
                 "_id": key,
                 "rule_book_id": book["_id"],
                 "vendor_id": request["vendor_id"],
                 "ballot": request["ballot"],
                 "at": now,
-            }
+            },
+            Conflict("already voted", {"vendor_id": ["one vote per vendor"]}),
         )
         return {
             "rule_book_id": book["_id"],
