@@ -45,7 +45,7 @@ from services.grid_events.service import GridEventsService  # noqa: E402
 from services.registry.service import RegistryService  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
-MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
 ADMIN = {"actor": {"id": "bench", "role": "community_admin"}}
 GRIDS = [(f"G{i}", [f"B{i}{j}" for j in range(1, 6)]) for i in range(1, 8)]  # 7 grids, 5 buildings each
 

@@ -46,7 +46,7 @@ from shared.outbox import OutboxRelay, outbox_documents  # noqa: E402
 from shared.rpc import rpc  # noqa: E402
 
 AMQP_URI = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
-MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
 PREFIX = f"bench_kit_{uuid.uuid4().hex[:6]}_"
 received = {"bare": 0, "kit": 0}  # events applied (committed), counted in this process: polling a
 # collection's count would read it whole on SecantusDB and slow the drain it times as it grows

@@ -60,7 +60,7 @@ from shared.events import envelope  # noqa: E402
 from shared.mongo import KIT_INDEXES  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
-SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
 API = f"http://{HOST}:15672/api"
 AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 DAYTIME = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in the community: no quiet hours

@@ -34,7 +34,7 @@ VHOST = "bench_registry"
 PREFIX = "bench_registry_"
 MANAGEMENT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
-SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
 AMQP_URI = f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
 
 

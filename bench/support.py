@@ -30,7 +30,7 @@ def private_server(tag, *options):
                                "--port", str(port), "--storage-path", storage, "--log-level", "WARNING",
                                *options],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
     client = MongoClient(uri, serverSelectionTimeoutMS=30000)
     client.admin.command("ping")
     client.close()

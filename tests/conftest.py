@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import shared  # noqa: E402,F401 -- clients stamp the AMQP user_id the services check (shared/amqp.py)
 from tests.support import wait_until  # noqa: E402,F401
 
-MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
 
 
 @pytest.fixture(scope="session")

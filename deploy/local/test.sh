@@ -45,7 +45,7 @@ else
     --log-level WARNING >.run/test-db.log 2>&1 &
   TEST_DB_PID=$!
   for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true"
+  export MONGO_URI="mongodb://127.0.0.1:$port/?directConnection=true&retryWrites=false"
   echo "[test] disposable database server on 127.0.0.1:$port" >&2
 fi
 # Everything, the console's browser tests and the short fault suite included (`make faults` is

@@ -28,7 +28,7 @@ LINKED_POSTS = {domain.GRID_WORKER: "grid_worker", domain.GRID_LIAISON: "liaison
 
 
 def database():
-    uri = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+    uri = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
     return MongoClient(uri, tz_aware=True)[f"{os.environ.get('MONGO_DB_PREFIX', '')}gateway"]
 
 

@@ -120,7 +120,7 @@ class PrivateDatabase:
     def __init__(self, base):
         self.dir = Path(base)
         self.port = free_port()
-        self.uri = f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        self.uri = f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
         self.process = None
 
     def start(self):
