@@ -255,8 +255,7 @@ class FinanceService:
     @event_handler("registry", "resident_registered", batch=100)
     def on_resident_registered(self, events):  # a batch: the demo load and bulk imports bring thousands
         with self.db.transaction() as tx:
-            for event in events:
-                residents.resident_registered(tx, event.payload)
+            residents.residents_registered(tx, [event.payload for event in events])
 
     @event_handler("registry", "resident_updated")
     def on_resident_updated(self, event):
@@ -289,14 +288,12 @@ class FinanceService:
     @event_handler("registry", "household_registered", batch=100)
     def on_household_registered(self, events):  # a batch: the demo load and bulk imports bring thousands
         with self.db.transaction() as tx:
-            for event in events:
-                residents.household_registered(tx, event.payload)
+            residents.households_registered(tx, [event.payload for event in events])
 
     @event_handler("registry", "shareholder_enrolled", batch=100)
     def on_shareholder_enrolled(self, events):  # a batch: the demo load and bulk imports bring thousands
         with self.db.transaction() as tx:
-            for event in events:
-                residents.shareholder_enrolled(tx, event.payload)
+            residents.shareholders_enrolled(tx, [event.payload for event in events])
 
     @event_handler("registry", "shareholder_changed")
     def on_shareholder_changed(self, event):
