@@ -27,16 +27,24 @@ def _result_or_refusal(reply):
         return exc
 
 
-def overlapped(sends, width=16, settle=_result_or_refusal):
+def overlapped(sends, width=16, settle=_result_or_refusal, progress=None):
     """The answers of `sends` in order, with up to `width` in flight. Each send is a thunk that
     sends one call (a standalone proxy's `.call_async`) and returns what `settle` turns into the
-    answer; by default the reply, whose answer is its result or the exception refusing it."""
+    answer; by default the reply, whose answer is its result or the exception refusing it.
+    `progress(answer)` hears of each answer as it comes."""
     pending, answers = deque(), []
+
+    def settled(sent):
+        answer = settle(sent)
+        if progress:
+            progress(answer)
+        return answer
+
     for send in sends:
         pending.append(send())
         if len(pending) >= width:
-            answers.append(settle(pending.popleft()))
-    return answers + [settle(sent) for sent in pending]
+            answers.append(settled(pending.popleft()))
+    return answers + [settled(sent) for sent in pending]
 
 
 def each(method, payloads, width=16, progress=None):
@@ -46,11 +54,8 @@ def each(method, payloads, width=16, progress=None):
     def settle(sent):
         payload, reply = sent
         try:
-            result = reply.result()
+            return reply.result()
         except Busy:
-            result = again_if_busy(lambda: method(payload))
-        if progress:
-            progress(result)
-        return result
+            return again_if_busy(lambda: method(payload))
 
-    return overlapped([lambda p=p: (p, method.call_async(p)) for p in payloads], width, settle)
+    return overlapped([lambda p=p: (p, method.call_async(p)) for p in payloads], width, settle, progress)

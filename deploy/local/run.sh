@@ -69,27 +69,17 @@ start() {
     done
   done
   for service in $(services); do
+    healthy=
     for _ in $(seq 60); do
-      $PY -m deploy.healthcheck "$service" --quiet --timeout 2 && break
+      $PY -m deploy.healthcheck "$service" --quiet --timeout 2 && { healthy=1; break; }
       kill -0 "$(cat "$RUN/pids/$service.pid")" 2>/dev/null || { echo "[run] $service died: see $RUN/logs/$service.log"; exit 1; }
       sleep 0.5
     done
-    $PY -m deploy.healthcheck "$service"
+    [ -n "$healthy" ] || { $PY -m deploy.healthcheck "$service"; exit 1; }  # its report says why
   done
-  if [ -f services/registry/demo.py ]; then
-    $PY -m services.registry.demo --load
-  fi
-  if [ -f services/market/demo.py ]; then
-    echo "[run] loading the demo night market through the market (after the community)"
-    $PY -m services.market.demo --load
-  fi
-  if [ -f services/gateway/demo.py ]; then
-    $PY -m services.gateway.demo --load
-  fi
-  if [ -f services/finance/demo.py ]; then
-    echo "[run] loading the demo economy through finance (once its shareholders arrive from the registry)"
-    $PY -m services.finance.demo --load
-  fi
+  echo "[run] healthy (broker, database, outbox relay): $(services | tr '\n' ' ')"
+  # the community, then the night market and the economy side by side, then the console's accounts
+  $PY -m deploy.demo
   # ready means: every service healthy, the demo loaded, and what it caused handled
   # shellcheck disable=SC2046
   $PY -m deploy.queues wait $(services)

@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import time
-from datetime import date
 
 from shared.loading import again_if_busy, each
 
@@ -44,6 +43,7 @@ ENTERPRISES = [
 OTHER_INCOME_YUAN = 200_000  # advertising boards, venue hire
 DIVIDEND_POOLS_YUAN = {"community": 12_500_000, "group": 350_000}  # per group
 LATE_TENANTS = {"T-0007": 3, "T-0023": 2, "T-0051": 1, "T-0088": 4}  # months unpaid at the end
+STATEMENT_LINES = 1000
 
 
 def build():
@@ -94,17 +94,9 @@ def _call(method, payload):
     return again_if_busy(lambda: method(payload))
 
 
-def load(finance, today, log=print, wait_seconds=600):
-    started = time.monotonic()
-    if finance.stats()["units"]:
-        log("[finance demo] already loaded")
-        return None
-    shareholders = _wait_for_shareholders(finance, log, wait_seconds)
-    plan = build()
-    each(finance.register_unit, plan["units"])
-    each(finance.sign_lease, plan["leases"])
-    for month in months(today):
-        _call(finance.raise_invoices, {"month": month})
+def payments(plan, today):
+    """The tenants' deposits, then their rents month by month (the late tenants' last months
+    unpaid): the bank statements the officer imports."""
     deposits = [
         {
             "payment_id": f"PAY-DEP-{lease['lease_id']}",
@@ -115,9 +107,7 @@ def load(finance, today, log=print, wait_seconds=600):
         }
         for lease in plan["leases"]
     ]
-    _call(finance.import_payments, {"payments": deposits})
-    rents = []
-    all_months = list(months(today))
+    rents, all_months = [], list(months(today))
     for lease in plan["leases"]:
         late = LATE_TENANTS.get(lease["tenant_id"], 0)
         for month in all_months[: len(all_months) - late]:
@@ -131,12 +121,52 @@ def load(finance, today, log=print, wait_seconds=600):
                     "reference": invoice,
                 }
             )
-    for start in range(0, len(rents), 1000):  # the bank statements, a thousand lines each
-        _call(finance.import_payments, {"payments": rents[start : start + 1000]})
+    return deposits, rents
+
+
+def statements(rents):
+    """The rents as bank statements, a thousand lines each."""
+    return [rents[start : start + STATEMENT_LINES] for start in range(0, len(rents), STATEMENT_LINES)]
+
+
+def size(today):
+    """How many calls `load` reports progress on."""
+    plan = build()
+    _, rents = payments(plan, today)
+    # units, leases, a month's invoices each, the deposits, the statements, each enterprise
+    # registered and its income booked, the other income, the dividend preview
+    return (len(plan["units"]) + len(plan["leases"]) + len(list(months(today))) + 1
+            + len(statements(rents)) + 2 * len(ENTERPRISES) + 2)
+
+
+def load(finance, today, log=print, wait_seconds=600, progress=None):
+    """Load the demo economy through `finance` (an RPC proxy acting as its officer).
+    `progress(n)` is told of every n calls answered, `size(today)` in all."""
+    started = time.monotonic()
+    advance = progress or (lambda n: None)
+
+    def call(method, payload):
+        result = _call(method, payload)
+        advance(1)
+        return result
+
+    if finance.stats()["units"]:
+        log("already loaded")
+        return None
+    shareholders = _wait_for_shareholders(finance, log, wait_seconds)
+    plan = build()
+    each(finance.register_unit, plan["units"], progress=lambda _result: advance(1))
+    each(finance.sign_lease, plan["leases"], progress=lambda _result: advance(1))
+    for month in months(today):
+        call(finance.raise_invoices, {"month": month})
+    deposits, rents = payments(plan, today)
+    call(finance.import_payments, {"payments": deposits})
+    for statement in statements(rents):
+        call(finance.import_payments, {"payments": statement})
     for enterprise_id, name, kind, _ in ENTERPRISES:
-        _call(finance.register_enterprise, {"enterprise_id": enterprise_id, "name": name, "kind": kind})
+        call(finance.register_enterprise, {"enterprise_id": enterprise_id, "name": name, "kind": kind})
     for enterprise_id, _, _, profit in ENTERPRISES:
-        _call(
+        call(
             finance.record_enterprise_income,
             {
                 "entry_id": f"EI-{enterprise_id}-{YEAR}",
@@ -146,7 +176,7 @@ def load(finance, today, log=print, wait_seconds=600):
                 "booked_on": f"{YEAR}-12-31",
             },
         )
-    _call(
+    call(
         finance.post_transfer,
         {
             "entry_id": f"OTHER-{YEAR}",
@@ -157,7 +187,7 @@ def load(finance, today, log=print, wait_seconds=600):
             "booked_on": f"{YEAR}-12-31",
         },
     )
-    run = _call(
+    run = call(
         finance.preview_dividends,
         {
             "year": YEAR,
@@ -167,7 +197,7 @@ def load(finance, today, log=print, wait_seconds=600):
     )
     income = finance.income_report({"year": YEAR})
     log(
-        f"[finance demo] loaded in {time.monotonic() - started:.1f} s: {len(plan['units'])} units, "
+        f"loaded in {time.monotonic() - started:.1f} s: {len(plan['units'])} units, "
         f"{summary(plan)['area_m2']:,} m² leased, income {YEAR} {income['total_yuan']} yuan, "
         f"dividend run {run['run_id']} for {run['shareholders']} shareholders ({run['total_yuan']} yuan) "
         "waiting for approval"
@@ -189,7 +219,7 @@ def _wait_for_shareholders(finance, log, wait_seconds):
         if stats["shareholders"] != last:
             last, stable_since = stats["shareholders"], time.monotonic()
         elif last > 0 and time.monotonic() - stable_since > 5:
-            log(f"[finance demo] {last} shareholders known")
+            log(f"{last} shareholders known")
             return stats
         time.sleep(1)
     raise SystemExit("[finance demo] the registry's shareholders never reached finance")
@@ -214,7 +244,7 @@ def main(argv=None):
             "serializer": "json",
         }
         with ClusterRpcProxy(config, timeout=600, context_data={"actor": OFFICER}) as cluster:
-            load(cluster.finance, clock.today() if hasattr(clock, "today") else date.today())
+            load(cluster.finance, clock.today(), log=lambda line: print(f"[finance demo] {line}"))
     return 0
 
 

@@ -37,6 +37,7 @@ STALLS_PER_ZONE = 50
 VENDORS = 320
 OUTSIDE_SHARE = 0.2
 GATES = ("north", "south", "east", "west")
+QUARTERS = 28  # gate counts every 15 minutes from 18:00 to 01:00
 VISITORS = 10_000
 OFFICER = {"id": "MO-DEMO", "role": "market_officer"}
 INSPECTORS = ({"id": "IN-DEMO-1", "role": "inspector"}, {"id": "IN-DEMO-2", "role": "inspector"})
@@ -196,9 +197,15 @@ def _answered(answers):
     return answers
 
 
-def load(cluster_for, market, log=print):
-    """Load `market` through the RPCs; `cluster_for(actor)` gives an RPC proxy acting as `actor`."""
+def load(cluster_for, market, log=print, progress=None):
+    """Load `market` through the RPCs; `cluster_for(actor)` gives an RPC proxy acting as `actor`.
+    `progress(n)` is told of every n calls answered, `size(market)` in all."""
     started = time.monotonic()
+    advance = progress or (lambda n: None)
+
+    def answered(sends, **options):  # every answer counts one on the progress bar
+        return overlapped(sends, progress=lambda _answer: advance(1), **options)
+
     office = cluster_for(OFFICER).market
     if office.list_vendors({"page_size": 1})["total"]:
         log("the market already has vendors: the demo market is not loaded again")
@@ -209,6 +216,7 @@ def load(cluster_for, market, log=print):
         return cluster_for({"id": vendor_id, "role": "vendor"}).market
 
     office.lay_out_stalls({"stalls": market["stalls"]})
+    advance(1)
     wanted = sum(1 for v in market["vendors"] if "id_number" not in v)
     office_actor = {"id": "market-demo", "role": "community_admin"}
     residents = iter(_residents(cluster_for(office_actor).registry, wanted))
@@ -217,7 +225,7 @@ def load(cluster_for, market, log=print):
     ]
     # four at a time: registrations share the vendor-number counter, so more in flight only lose
     # write conflicts to each other (16 lost a quarter of them as Busy)
-    answers = overlapped([lambda p=p: office.register_vendor.call_async(p) for p in payloads], width=4)
+    answers = answered([lambda p=p: office.register_vendor.call_async(p) for p in payloads], width=4)
     # a resident the market has not heard of yet (registry events still arriving): asked for again
     vendor_ids = [
         a["vendor_id"] if isinstance(a, dict) else _register(office, p)
@@ -234,11 +242,12 @@ def load(cluster_for, market, log=print):
             votes[ballot] += 1
             ballots.append((vendor_id, {"rule_book_id": book["rule_book_id"], "vendor_id": vendor_id,
                                         "ballot": ballot}))
-    _answered(overlapped([lambda v=v, b=b: as_vendor(v).vote_on_rules.call_async(b) for v, b in ballots]))
+    _answered(answered([lambda v=v, b=b: as_vendor(v).vote_on_rules.call_async(b) for v, b in ballots]))
     adopted = office.publish_rules({"rule_book_id": book["rule_book_id"]})
+    advance(2 + len(vendor_ids) - len(ballots))  # the book proposed and published; who did not vote
 
     # applications and the public lottery, kind by kind
-    _answered(overlapped([
+    _answered(answered([
         lambda v=v: as_vendor(v).apply_for_stall.call_async({"vendor_id": v, "kind": kinds[v]})
         for v in vendor_ids
     ]))
@@ -250,6 +259,7 @@ def load(cluster_for, market, log=print):
         office.allocate_stall(
             {"mode": "lottery", "kind": kind, "seed": f"demo-{market['seed']}-{kind}", **term}
         )
+        advance(1)
     held = {
         s["vendor_id"]: s["stall_id"]
         for page in _pages(office.list_stalls, {"status": "allocated"})
@@ -259,19 +269,22 @@ def load(cluster_for, market, log=print):
     # one night: open, check-ins, gate counters, takings, an inspection round, close
     night = office.open_night({"date": today.isoformat()})["night_id"]
     present = [v for v in held if rng.random() < 0.95]
-    _answered(overlapped([
+    advance(1)
+    _answered(answered([
         lambda v=v: as_vendor(v).check_in.call_async({"night_id": night, "stall_id": held[v]})
         for v in present
     ]))
-    counts = [VISITORS // 28 // len(GATES)] * (28 * len(GATES))
+    counts = [VISITORS // QUARTERS // len(GATES)] * (QUARTERS * len(GATES))
     counts[-1] += VISITORS - sum(counts)
     footfall = [  # every 15 minutes from 18:00 to 01:00, four gates
         {"night_id": night, "gate": GATES[n % len(GATES)], "count": count} for n, count in enumerate(counts)
     ]
-    _answered(overlapped([lambda f=f: office.record_footfall.call_async(f) for f in footfall]))
+    advance(len(vendor_ids) - len(present))
+    _answered(answered([lambda f=f: office.record_footfall.call_async(f) for f in footfall]))
     takings = [(v, {"night_id": night, "vendor_id": v, "takings_fen": rng.randint(30_000, 600_000)})
                for v in present if rng.random() < 0.8]
-    _answered(overlapped([lambda v=v, t=t: as_vendor(v).report_takings.call_async(t) for v, t in takings]))
+    _answered(answered([lambda v=v, t=t: as_vendor(v).report_takings.call_async(t) for v, t in takings]))
+    advance(len(vendor_ids) - len(takings))
     inspector = cluster_for(INSPECTORS[0]).market
     rounds = inspector.start_inspection({"night_id": night})
     for (violation_type, description), vendor_id in zip(
@@ -292,7 +305,9 @@ def load(cluster_for, market, log=print):
                 "evidence": [f"photo://demo/{night}/{stall}.jpg"],
             }
         )
+        advance(1)
     closed = office.close_night({"night_id": night})
+    advance(2)  # the round started, the night closed
     seconds = time.monotonic() - started
     log(
         f"loaded in {seconds:.1f} s: {len(market['stalls'])} stalls, {len(vendor_ids)} vendors, "
@@ -301,6 +316,15 @@ def load(cluster_for, market, log=print):
         f"{closed['takings_fen']} fen takings, violations {closed['violations_by_type']}"
     )
     return {"seconds": seconds, "vendors": len(vendor_ids), "allocated": len(held), **closed}
+
+
+def size(market):
+    """How many calls `load` reports progress on: a registration, a vote, an application, a
+    check-in and takings for each vendor (one not voting, not present or not reporting counts
+    as answered), the gate counts, and a few single calls."""
+    draws = len(set(ZONES.values()))  # a lottery per kind of stall
+    single = 1 + 2 + draws + 1 + len(FINDINGS) + 2  # layout, the rule book, draws, the night
+    return 5 * len(market["vendors"]) + QUARTERS * len(GATES) + single
 
 
 def _pages(method, query):

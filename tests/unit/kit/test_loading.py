@@ -54,5 +54,8 @@ def test_a_busy_call_is_made_again_and_any_other_refusal_is_raised(monkeypatch):
 
 def test_overlapped_hands_refusals_back_to_the_caller():
     method = Method({2: Conflict("taken")})
-    answers = loading.overlapped([lambda p=p: method.call_async(p) for p in (1, 2, 3)], width=16)
+    heard = []
+    answers = loading.overlapped([lambda p=p: method.call_async(p) for p in (1, 2, 3)], width=2,
+                                 progress=heard.append)
     assert answers[0] == 10 and isinstance(answers[1], Conflict) and answers[2] == 30
+    assert heard == answers  # each answer, refusals too, as it is settled

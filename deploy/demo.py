@@ -1,0 +1,81 @@
+"""`make run`'s demo data, each part through its own service's RPCs, with a progress bar each:
+the community first (registry), then the night market (market) and the collective economy
+(finance) side by side, since both build on the community and neither on the other; then the
+console's demo accounts (gateway), whose passwords are printed once.
+
+    python -m deploy.demo          # into the running platform; a part already loaded is left alone
+
+Each part can still be loaded alone: `python -m services.<registry|market|finance|gateway>.demo --load`.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()  # before nameko's clients make their sockets
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from services.finance import demo as finance_demo  # noqa: E402
+from services.gateway import demo as gateway_demo  # noqa: E402
+from services.market import demo as market_demo  # noqa: E402
+from services.registry import demo as registry_demo  # noqa: E402
+from shared import clock  # noqa: E402
+
+
+def config():
+    return {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
+            "serializer": "json"}
+
+
+def bar_for(bar, description, total):
+    task = bar.add_task(description, total=total)
+    return lambda n: bar.advance(task, n)
+
+
+def say(bar, part):
+    """A part's log lines, above the bars (as plain text: rich would read "[...]" as markup)."""
+    return lambda line: bar.console.print(f"[run] {part}: {line}", markup=False, highlight=False)
+
+
+def load_community(bar):
+    community = registry_demo.build()
+    with ClusterRpcProxy(config(), timeout=300, context_data={"actor": registry_demo.LOADER}) as cluster:
+        registry_demo.load(cluster.registry, community, log=say(bar, "community"),
+                           progress=bar_for(bar, "the community (registry)", registry_demo.size(community)))
+
+
+def load_market(bar):
+    market = market_demo.build()
+    with market_demo.Clients(config()) as cluster_for:
+        market_demo.load(cluster_for, market, log=say(bar, "night market"),
+                         progress=bar_for(bar, "the night market (market)", market_demo.size(market)))
+
+
+def load_economy(bar):
+    today = clock.today()
+    with ClusterRpcProxy(config(), timeout=600, context_data={"actor": finance_demo.OFFICER}) as cluster:
+        finance_demo.load(cluster.finance, today, log=say(bar, "economy"),
+                          progress=bar_for(bar, "the economy (finance)", finance_demo.size(today)))
+
+
+def main():
+    # a standalone client closing its channel while the broker still answers logs a warning
+    # ("Received method (60, 80) during closing channel"): harmless, and not for the console
+    logging.getLogger("amqp").setLevel(logging.ERROR)
+    started = time.monotonic()
+    with registry_demo.progress_bar() as bar:
+        load_community(bar)
+        parts = [eventlet.spawn(load, bar) for load in (load_market, load_economy)]
+        for part in parts:
+            part.wait()  # raises what the part raised
+    gateway_demo.main(["--load"])
+    print(f"[run] demo data loaded in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
