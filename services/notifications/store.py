@@ -13,6 +13,7 @@ import uuid
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from services.notifications.domain import QUEUED, STATUSES, Person, Post
+from shared.mongo import IN_CHUNK, find_in
 
 INDEXES = {
     "people": [IndexModel([("kind", ASCENDING), ("grid_code", ASCENDING)], name="kind_grid"),
@@ -35,18 +36,28 @@ INDEXES = {
 
 def resolve(db, selectors, known=None):
     """[(recipient_id, person or None)] for the selectors; `known` overrides by id."""
+    return resolve_many(db, [selectors], known)[0]
+
+
+def resolve_many(db, audiences, known=None):
+    """`resolve` for the selectors of many events at once (a batch): each post read once, and
+    every person not `known` in one `$in` (by chunks), not one read per event."""
     known = known or {}
-    ids = []
-    for selector in selectors:
-        if isinstance(selector, Person):
-            ids.append(selector.id)
-        elif isinstance(selector, Post):
-            ids += [p["staff_id"] for p in db.posts.find({"grid_code": selector.grid_code,
-                                                          "role": selector.role})]
-    ids = list(dict.fromkeys(ids))  # once each, order kept
-    missing = [i for i in ids if i not in known]
-    found = {p["_id"]: p for p in db.people.find({"_id": {"$in": missing}})} if missing else {}
-    return [(i, known.get(i) or found.get(i)) for i in ids]
+    posts = {s for selectors in audiences for s in selectors if isinstance(s, Post)}
+    holders = {post: [p["staff_id"] for p in db.posts.find({"grid_code": post.grid_code, "role": post.role})]
+               for post in posts}
+    id_lists = []
+    for selectors in audiences:
+        ids = []
+        for selector in selectors:
+            if isinstance(selector, Person):
+                ids.append(selector.id)
+            elif isinstance(selector, Post):
+                ids += holders[selector]
+        id_lists.append(list(dict.fromkeys(ids)))  # once each, order kept
+    missing = {i for ids in id_lists for i in ids if i not in known}
+    found = {p["_id"]: p for p in find_in(db.people, "_id", missing)} if missing else {}
+    return [[(i, known.get(i) or found.get(i)) for i in ids] for ids in id_lists]
 
 
 # ---------------------------------------------------------------- people and posts
@@ -57,7 +68,7 @@ def person(db, person_id):
 
 
 def people_by_id(db, ids):
-    return {p["_id"]: p for p in db.people.find({"_id": {"$in": list(ids)}})}
+    return {p["_id"]: p for p in find_in(db.people, "_id", ids)}
 
 
 def staff(db):
@@ -91,10 +102,16 @@ def set_preferences(tx, person_id, preferences):
     return result.matched_count == 1
 
 
-def learn_people(tx, people):
-    """Record people as a registry event describes them (new ones, or newer facts), in bulk."""
-    tx.people.bulk_write([UpdateOne({"_id": p["_id"]}, {"$set": p}, upsert=True) for p in people],
-                         ordered=False)
+def learn_people(tx, people, stored):
+    """Record people as a registry event describes them, in bulk: those not `stored` (ids read
+    before) in one insert, newer facts of the others by one update each. (Someone stored since
+    that read makes the insert fail: the batch runs again and finds them.)"""
+    new = [p for p in people if p["_id"] not in stored]
+    if new:
+        tx.people.insert_many(new)
+    changed = [UpdateOne({"_id": p["_id"]}, {"$set": p}, upsert=True) for p in people if p["_id"] in stored]
+    if changed:
+        tx.people.bulk_write(changed, ordered=False)
 
 
 def assign_post(tx, staff_id, role, grid_code):
@@ -115,6 +132,20 @@ def save_many(tx, records):
         UpdateOne({k: r[k] for k in ("event_id", "recipient", "channel")}, {"$setOnInsert": r}, upsert=True)
         for r in records], ordered=True)
     return sorted(result.upserted_ids)
+
+
+def insert_new(tx, records):
+    """Insert the notifications of events this very transaction claims: nothing of theirs can be
+    recorded yet, so no look-up for each (one insert for the lot, not one upsert a record)."""
+    if records:
+        tx.notifications.insert_many(records)
+
+
+def update_by_ids(tx, ids, update):
+    """One update for many notifications (the same outcome recorded for a whole batch), by
+    `$in` chunks of 100: the server's cost is per statement more than per document."""
+    for start in range(0, len(ids), IN_CHUNK):
+        tx.notifications.update_many({"_id": {"$in": ids[start:start + IN_CHUNK]}}, update)
 
 
 def new_lease():
@@ -179,6 +210,14 @@ def open_work_items(db):
 def open_work(tx, work_id, work):
     """Open work a staff member holds (for the morning digest), keyed by incident or task id."""
     tx.work.update_one({"_id": work_id}, {"$set": work}, upsert=True)
+
+
+def open_works(tx, works):
+    """`open_work` for [(work_id, work)] of a batch, in one bulk write (in order: of two dispatches
+    of one incident, the later wins)."""
+    if works:
+        tx.work.bulk_write([UpdateOne({"_id": work_id}, {"$set": work}, upsert=True)
+                            for work_id, work in works])
 
 
 def close_work(tx, event):

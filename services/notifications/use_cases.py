@@ -16,8 +16,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from pymongo import UpdateOne
-
 from services.notifications import domain, store
 from services.notifications.domain import LANGUAGES, QUEUED, Message, Post
 from shared import clock
@@ -50,7 +48,7 @@ def residents_registered(d, events):
     people = {p["_id"]: p for p in (domain.person_from_resident(e.payload) for e in events)}
     stored = store.people_by_id(d.db, people)
     known = {rid: {**stored.get(rid, {}), **person} for rid, person in people.items()}
-    notify(d, events, known=known, apply=lambda tx: store.learn_people(tx, people.values()))
+    notify(d, events, known=known, apply=lambda tx: store.learn_people(tx, people.values(), stored))
 
 
 def resident_updated(db, event):
@@ -93,12 +91,7 @@ def incidents_dispatched(d, events):
     """Incidents dispatched (a batch: a storm or a sweep of CCTV alarms dispatches many at once):
     the assignee's open work, and the assignee (and the police desk when asked) told."""
     works = [(e.payload["incident_id"], domain.incident_work(e.payload, e.occurred_at)) for e in events]
-
-    def open_all(tx):
-        for work_id, work in works:
-            store.open_work(tx, work_id, work)
-
-    notify(d, events, apply=open_all)
+    notify(d, events, apply=lambda tx: store.open_works(tx, works))
 
 
 def incident_escalated(d, event):
@@ -132,33 +125,43 @@ def event_told(d, event):
 def notify(d, events, apply=None, known=None):
     """Notify whoever each of `events` concerns, in one transaction with what `apply(tx)` records
     (what the events teach us), then deliver in bulk. `known`: people not stored yet (learned
-    from these very events)."""
-    routed = []
+    from these very events). The recipients of the whole batch are read at once."""
     now = clock.now()
-    for event in events:
-        message, who = d.templates.message(event)
-        if message is None:
-            continue
-        recipients = store.resolve(d.db, who.selectors, known)
+    told = [(event, *d.templates.message(event)) for event in events]
+    told = [(event, message, who) for event, message, who in told if message is not None]
+    audiences = store.resolve_many(d.db, [who.selectors for _, _, who in told], known)
+    routed = []
+    for (event, message, who), recipients in zip(told, audiences, strict=True):
         unknown = [rid for rid, person in recipients if person is None]
         if unknown and who.may_become_known and now - event.occurred_at < d.settings.recipient_wait:
             raise RecipientNotYetKnown(f"{event.type} {event.event_id}: {', '.join(unknown)} not known yet")
         routed += [domain.route(message, person, now, recipient_id=rid) for rid, person in recipients]
     causes = {event.event_id: event for event in events}
-    return commit(d, routed, apply, causes=causes)
+    # The transaction claims these events: none of their notifications can be recorded yet.
+    return commit(d, routed, apply, causes=causes, claimed=True)
 
 
-def commit(d, routed, apply=None, inline_limit=None, causes=None):
+def commit(d, routed, apply=None, inline_limit=None, causes=None, claimed=False):
     """Record the notifications (and what `apply` writes) in one transaction, then deliver
-    those that are due. The in-app inbox is written in that same transaction."""
+    those that are due. The in-app inbox is written in that same transaction.
+
+    Those to be sent at once are recorded already leased to this worker (no claim after the
+    commit: a write fewer each); past `inline_limit`, the `release_due` timer sends them.
+    `claimed`: the transaction claims the events the records are for (so they are inserted
+    without a look-up, rather than each upserted unless its event, recipient and channel has one)."""
     now = clock.now()
     causes = causes or {}
+    lease = {"lease": store.new_lease(), "lease_until": now + d.settings.lease}
     records, visits, inline = [], [], []
+    to_send = inline_limit if inline_limit is not None else len(routed)
     for record, in_person in routed:
         inbox = _inline(d, record, now)
         if inbox is not None:
             changes, attempt, _ = domain.after_attempt(record, True, inbox.STORED, now)
             record = {**record, **changes, "attempts": [attempt]}
+        elif record["status"] == QUEUED and record["due_at"] <= now and to_send > 0:
+            record = {**record, **lease}
+            to_send -= 1
         records.append(record)
         visits.append(in_person)
         inline.append(inbox)
@@ -166,7 +169,11 @@ def commit(d, routed, apply=None, inline_limit=None, causes=None):
     def write(tx):
         if apply is not None:
             apply(tx)
-        saved = store.save_many(tx, records)
+        if claimed:
+            store.insert_new(tx, records)
+            saved = range(len(records))
+        else:
+            saved = store.save_many(tx, records)
         inbox_messages = [records[i] for i in saved if inline[i] is not None]
         if inbox_messages:
             d.providers["in_app"].send_many_in(tx, inbox_messages)
@@ -176,8 +183,7 @@ def commit(d, routed, apply=None, inline_limit=None, causes=None):
         return [records[i] for i in saved]
 
     new = d.db.run_transaction(write)
-    due = [r["_id"] for r in new if r["status"] == QUEUED and r["due_at"] <= now]
-    deliver(d, due if inline_limit is None else due[:inline_limit], causes)
+    deliver_leased(d, [r for r in new if r.get("lease") == lease["lease"]], causes)
     return new
 
 
@@ -204,36 +210,57 @@ def deliver(d, ids, causes=None, chunk=500):
     at a time: one claim, one provider call per channel and one recording transaction each."""
     sent = 0
     for start in range(0, len(ids), chunk):
-        pending = list(ids[start:start + chunk])
-        while pending:
-            pending, ok = attempt_many(d, pending, causes or {})
-            sent += ok
+        claimed = store.claim_many(d.db, ids[start:start + chunk], clock.now(), d.settings.lease)
+        sent += _attempt_until_settled(d, claimed, causes or {})
     return sent
 
 
-def attempt_many(d, ids, causes):
-    """One delivery attempt for each of `ids` that is due and not claimed by another worker.
-    Returns (ids of fallbacks to try now, how many were sent)."""
-    records = store.claim_many(d.db, ids, clock.now(), d.settings.lease)
+def deliver_leased(d, records, causes=None, chunk=500):
+    """`deliver` for records this worker already holds the lease of (recorded leased)."""
+    sent = 0
+    for start in range(0, len(records), chunk):
+        sent += _attempt_until_settled(d, records[start:start + chunk], causes or {})
+    return sent
+
+
+def _attempt_until_settled(d, records, causes):
+    sent = 0
+    while records:
+        again, ok = attempt_many(d, records, causes)
+        sent += ok
+        records = store.claim_many(d.db, again, clock.now(), d.settings.lease) if again else []
+    return sent
+
+
+def attempt_many(d, records, causes):
+    """One delivery attempt for each of `records`, claimed by this worker (they hold its lease).
+    Returns (ids of fallbacks to try now, how many were sent).
+
+    Outcomes are recorded in one transaction, one update for each group of records with the
+    same outcome (a batch of welcomes sent: one update for the lot)."""
     if not records:
-        return [], 0  # not due, already delivered, or another worker has them
+        return [], 0
     outcomes = {}
     for channel in dict.fromkeys(r["channel"] for r in records):
         group = [r for r in records if r["channel"] == channel]
         outcomes.update(zip([r["_id"] for r in group], _send(d, channel, group), strict=True))
     now = clock.now()
-    updates, fallbacks = [], []
+    same_outcome, fallbacks = {}, []
     for record in records:
         ok, response = outcomes[record["_id"]]
         changes, attempt, fall_back = domain.after_attempt(record, ok, response, now,
                                                            d.settings.retry_seconds)
-        changes["lease"] = store.new_lease()  # released: a claimer holding the old token loses
-        updates.append(UpdateOne({"_id": record["_id"]}, {"$set": changes, "$push": {"attempts": attempt}}))
+        key = repr((sorted(changes.items()), sorted(attempt.items())))
+        same_outcome.setdefault(key, (changes, attempt, []))[2].append(record["_id"])
         if fall_back:
             fallbacks.append(_fallback(d, record, now))
+    # released with a new lease token: a claimer holding the old one loses
+    updates = [(ids, {"$set": {**changes, "lease": store.new_lease()}, "$push": {"attempts": attempt}})
+               for changes, attempt, ids in same_outcome.values()]
 
     def record_outcomes(tx):
-        tx.notifications.bulk_write(updates, ordered=False)
+        for ids, update in updates:
+            store.update_by_ids(tx, ids, update)
         saved = [fallbacks[i] for i in store.save_many(tx, [f for f, _ in fallbacks])]
         for fallback, in_person in saved:
             if in_person:
