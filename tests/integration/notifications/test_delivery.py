@@ -1,10 +1,11 @@
 """When and how: quiet hours, retries and fallback, in-person delivery, real SMTP, the log."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from nameko.testing.services import entrypoint_hook
 
+from services.notifications import use_cases
 from services.notifications.service import NotificationsService
 from services.notifications.templates import TEMPLATES, TemplateBook, TemplateError
 from tests.support import wait_until
@@ -61,6 +62,23 @@ def test_quiet_hours_hold_a_non_critical_sms_until_7_and_let_a_critical_one_thro
     released = ndb.notifications.find_one({"_id": held["_id"]})
     assert released["status"] == "sent" and released["sent_at"] == frozen_clock.current
     assert ndb.sms_sent.find_one({"_id": held["_id"]})["to"] == "13900000001"
+
+
+def test_a_welcome_recorded_leased_by_a_worker_that_died_goes_out_once_when_the_lease_is_over(
+        service, events, ndb, frozen_clock, monkeypatch):
+    # the worker that recorded it (already leased to itself, no claim after) dies before sending
+    monkeypatch.setattr(use_cases, "deliver_leased", lambda *args, **kwargs: 0)
+    welcome = events.resident("R1", phone="13900000001")
+    held = _note(ndb, welcome["event_id"], channel="sms")
+    assert held["status"] == "queued" and held["lease_until"] == frozen_clock.current + timedelta(seconds=120)
+    monkeypatch.undo()
+
+    assert _fire(service, "release_due") == 0  # leased: no other worker takes it meanwhile
+    frozen_clock.advance(seconds=121)
+    assert _fire(service, "release_due") == 1
+    assert _fire(service, "release_due") == 0
+    assert ndb.sms_sent.count_documents({}) == 1 and ndb.sms_sent.find_one({"_id": held["_id"]})
+    assert ndb.notifications.find_one({"_id": held["_id"]})["attempt_count"] == 1
 
 
 def test_a_failing_provider_retries_with_backoff_then_falls_back_and_every_attempt_is_logged(
