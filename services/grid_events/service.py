@@ -161,9 +161,9 @@ class GridEventsService:
 
     # ------------------------------------------------------------ visits
 
-    @event_handler("registry", "party_member_registered")
-    def on_party_member_registered(self, event):
-        visits.party_member_registered(self.db, event, self.settings)
+    @event_handler("registry", "party_member_registered", batch=100)
+    def on_party_member_registered(self, events):  # a batch: a bulk import brings hundreds
+        visits.party_members_registered(self.db, events, self.settings)
 
     @event_handler("registry", "party_member_in_difficulty")
     def on_party_member_in_difficulty(self, event):

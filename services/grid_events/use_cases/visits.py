@@ -6,6 +6,7 @@ party member, in which grid, still living here); tasks go to the grid's worker (
 
 from datetime import date
 
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.grid_events import domain, store
@@ -31,26 +32,54 @@ def _open_task(tx, task):
     tx.emit("grid_events.visit_task_created", _created(task))
 
 
-def _must_visit(db, event, kind, settings, reason, member_update):
-    """Open the `kind` must-visit the event calls for, with what it teaches about the member."""
+def _must_visit_task(db, event, kind, settings, reason, worker=None):
     p = event.payload
     due_on = domain.visit_due_on(kind, domain.local_date(event.occurred_at), settings)
     occasion = f"{p['resident_id']}:{kind}:{event.event_id}"
-    task = _task(kind, p["resident_id"], p["grid_code"], due_on, occasion,
-                 store.grid_worker(db, p["grid_code"]), event.occurred_at, reason=reason)
+    assignee = worker(p["grid_code"]) if worker else store.grid_worker(db, p["grid_code"])
+    return _task(kind, p["resident_id"], p["grid_code"], due_on, occasion, assignee,
+                 event.occurred_at, reason=reason)
+
+
+def _must_visit(db, event, kind, settings, reason, member_update):
+    """Open the `kind` must-visit the event calls for, with what it teaches about the member."""
+    task = _must_visit_task(db, event, kind, settings, reason)
 
     def write(tx):
-        tx.party_members.update_one({"_id": p["resident_id"]}, member_update, upsert=True)
+        tx.party_members.update_one({"_id": event.payload["resident_id"]}, member_update, upsert=True)
         _open_task(tx, task)
 
     db.run_transaction(write)
 
 
-def party_member_registered(db, event, settings):
+def _moved_in(event):
     p = event.payload
-    _must_visit(db, event, domain.MOVE_IN, settings, "moved into the community", {"$set": {
-        "grid_code": p["grid_code"], "branch_code": p["branch_code"], "joined_on": p["joined_on"].isoformat(),
-        "active": True, "registered_at": event.occurred_at}})
+    return {"$set": {"grid_code": p["grid_code"], "branch_code": p["branch_code"],
+                     "joined_on": p["joined_on"].isoformat(), "active": True,
+                     "registered_at": event.occurred_at}}
+
+
+def party_members_registered(db, events, settings):
+    """New party members (a bulk import brings hundreds): each one's move-in visit, the batch in
+    one transaction and bulk writes, each task's event caused by its member's registration."""
+    workers = {}
+
+    def worker(grid_code):  # looked up once a grid, not once a member
+        if grid_code not in workers:
+            workers[grid_code] = store.grid_worker(db, grid_code)
+        return workers[grid_code]
+
+    tasks = [(_must_visit_task(db, e, domain.MOVE_IN, settings, "moved into the community", worker), e)
+             for e in events]
+
+    def write(tx):
+        tx.party_members.bulk_write([UpdateOne({"_id": e.payload["resident_id"]}, _moved_in(e), upsert=True)
+                                     for e in events], ordered=False)
+        tx.visit_tasks.insert_many([task for task, _ in tasks])
+        for task, event in tasks:
+            tx.emit("grid_events.visit_task_created", _created(task), cause=event)
+
+    db.run_transaction(write)
 
 
 def party_member_in_difficulty(db, event, settings):

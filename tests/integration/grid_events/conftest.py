@@ -27,7 +27,8 @@ def id_number(birth=date(1980, 5, 17), district="110105"):
     return body + ric.calc_check_digit(body + "0")  # it skips the last character
 
 
-RECEIVED = defaultdict(list)
+RECEIVED = defaultdict(list)  # payloads of each event type, in arrival order
+CAUSES = defaultdict(list)  # (payload, causation_id) of each, the same order
 
 
 def _recorder():
@@ -39,6 +40,7 @@ def _recorder():
 
         def record(self, body, _type=spec.type):
             RECEIVED[_type].append(body["payload"])
+            CAUSES[_type].append((body["payload"], body.get("causation_id")))
 
         attrs[f"on_{spec.name}"] = nameko_event_handler("grid_events", spec.name)(record)
     return type("GridEventsRecorder", (), attrs)
@@ -50,6 +52,7 @@ Recorder = _recorder()
 @pytest.fixture
 def services(runner_factory, config):
     RECEIVED.clear()
+    CAUSES.clear()
     runner = runner_factory(config, GridEventsService, RegistryService, Recorder)
     runner.start()
     return runner

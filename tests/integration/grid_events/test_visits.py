@@ -7,6 +7,7 @@ import pytest
 from shared.amqp import ConfirmedPublisher
 from shared.errors import Conflict
 from shared.events import envelope
+from tests.integration.grid_events.conftest import CAUSES
 from tests.support import queue_depth, wait_until
 
 QUEUE = "evt-registry-party_member_registered--grid_events.on_party_member_registered"
@@ -99,3 +100,17 @@ def test_a_redelivered_registry_event_creates_one_visit_task(services, rpc, conf
     wait_until(lambda: queue_depth(config, QUEUE) == 0)
     assert [t["kind"] for t in tasks(ge, resident_id="R-42")] == ["move_in"]
     assert sorted(e["resident_id"] for e in emitted("grid_events.visit_task_created", 2)) == ["R-42", "R-43"]
+
+
+def test_a_bulk_import_of_party_members_opens_a_move_in_visit_for_each(services, rpc, config, emitted):
+    ge = rpc("grid_events")
+    registrations = [_registered(f"R-{n:03d}") for n in range(150)]  # more than one batch of 100
+    _publish(config, registrations)
+    wait_until(lambda: queue_depth(config, QUEUE) == 0 and len(tasks(ge, page_size=200)) == 150,
+               message="a move-in visit each")
+    assert sorted(t["resident_id"] for t in tasks(ge, page_size=200)) == [f"R-{n:03d}" for n in range(150)]
+    emitted("grid_events.visit_task_created", 150)
+    # each task's event names the registration it follows from
+    causes = CAUSES["grid_events.visit_task_created"]
+    assert sorted((p["resident_id"], cause) for p, cause in causes) == sorted(
+        (r["payload"]["resident_id"], r["event_id"]) for r in registrations)
