@@ -322,30 +322,32 @@ class _Batch:
         return [message for group in self.groups for _, message in group]
 
 
-class BatchEventHandler(ReliableEventHandler):
+class BatchGathering:
+    """Mixin of an event entrypoint that takes its deliveries `batch` at a time, on a channel of
+    their own (prefetch 2 x batch, so one batch is applied while the next fills); a partial batch
+    goes after `linger_ms`. The entrypoint passes each delivery to `gather`, and gets the lists
+    back in `apply_batch`."""
+
     queue_consumer = BatchQueueConsumer()
 
-    def __init__(self, source_service, event_type, batch=100, linger_ms=20, **kwargs):
-        super().__init__(source_service, event_type, **kwargs)
+    def __init__(self, *args, batch=100, linger_ms=20, **kwargs):
+        super().__init__(*args, **kwargs)
         self.batch = batch
         self.prefetch = 2 * batch
         self.linger = linger_ms / 1000
         self._waiting = []
         self._flush_due = False
 
-    def processed_keys(self, worker_ctx):
-        return [self.claim_key(event) for event in worker_ctx.args[0]]
-
-    def handle_message(self, body, message):
-        event = self.parse(body, message)
-        if event is None:
-            return
-        self._waiting.append((event, message))
+    def gather(self, item):
+        self._waiting.append(item)
         if len(self._waiting) >= self.batch:
             self._flush()
         elif not self._flush_due:
             self._flush_due = True
             self.container.spawn_managed_thread(self._flush_later, identifier=f"batch {self.method_name}")
+
+    def apply_batch(self, items):
+        raise NotImplementedError
 
     def _flush_later(self):
         eventlet.sleep(self.linger)
@@ -354,14 +356,27 @@ class BatchEventHandler(ReliableEventHandler):
     def _flush(self):
         taken, self._waiting, self._flush_due = self._waiting, [], False
         if taken:
-            groups = {}
-            for event, message in taken:
-                groups.setdefault(event.event_id, []).append((event, message))
-            self._run(_Batch(list(groups.values())))
+            self.apply_batch(taken)
 
     def stop(self):
         super().stop()  # no more deliveries: apply what is waiting rather than leave it unacked
         self._flush()
+
+
+class BatchEventHandler(BatchGathering, ReliableEventHandler):
+    def processed_keys(self, worker_ctx):
+        return [self.claim_key(event) for event in worker_ctx.args[0]]
+
+    def handle_message(self, body, message):
+        event = self.parse(body, message)
+        if event is not None:
+            self.gather((event, message))
+
+    def apply_batch(self, items):
+        groups = {}
+        for event, message in items:
+            groups.setdefault(event.event_id, []).append((event, message))
+        self._run(_Batch(list(groups.values())))
 
     def _run(self, batch):
         """Spawn a worker for the events of `batch` not applied yet; ack the others at once."""

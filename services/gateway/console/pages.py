@@ -220,8 +220,8 @@ class ConsolePages:
         return self._guarded(request, "trace", build)
 
     @record_event(TRACED_SOURCES)
-    def record_trace(self, body):
-        trace_events.record(self.db, body)
+    def record_trace(self, bodies):
+        trace_events.record(self.db, bodies)
 
     @api("GET", "/console/sla")
     def console_sla(self, request):

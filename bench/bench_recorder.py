@@ -1,0 +1,111 @@
+"""How fast the gateway's bus recorder (the console's trace) drains a backlog of events.
+
+    .venv/bin/python bench/bench_recorder.py [--events 5000] [--sources 1]
+
+Runs the real recorder entrypoint (`ConsolePages.record_trace`, on a service of its own named
+gateway) on its own RabbitMQ vhost and a private SecantusDB (both removed afterwards): declares
+its queues, stops it, publishes `--events` events to `--sources` sources' exchanges (publisher
+confirms), starts it again and times until every event is in `trace_events`. Assumes RabbitMQ at
+127.0.0.1:5672 with management on 15672 (override with AMQP_HOST).
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+import warnings  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+warnings.simplefilter("ignore")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from nameko.runners import ServiceRunner  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
+
+from bench.support import print_table, private_server  # noqa: E402
+from services.gateway.console import recorder  # noqa: E402
+from services.gateway.console.pages import ConsolePages  # noqa: E402
+from shared.amqp import ConfirmedPublisher  # noqa: E402
+from shared.mongo import Mongo  # noqa: E402
+
+HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
+API = f"http://{HOST}:15672/api"
+AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
+
+
+class Recorder:
+    name = "gateway"
+    db = Mongo(recorder.INDEXES, relay=False, expiry=recorder.EXPIRY)
+    record_trace = ConsolePages.record_trace  # the entrypoints travel with the function
+
+
+def _api(method, path, body=b""):
+    request = urllib.request.Request(API + path, method=method, data=body or None)
+    request.add_header("Authorization", AUTH)
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def _event(source, n):
+    return {"event_id": uuid.uuid4().hex, "type": f"{source}.bench_tick", "version": 1, "source": source,
+            "occurred_at": datetime.now(UTC).isoformat(), "correlation_id": f"bench-{n % 50}",
+            "causation_id": None, "actor": {"role": "operator"}, "payload": {"n": n}}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--sources", type=int, default=1, help="spread over this many of the traced sources")
+    parser.add_argument("--workers", type=int, default=10)
+    args = parser.parse_args()
+    vhost = f"bench-recorder-{uuid.uuid4().hex[:6]}"
+    mongo_uri, stop_server = private_server("recorder")
+    _api("PUT", f"/vhosts/{vhost}")
+    _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
+    config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
+              "MONGO_DB_PREFIX": "bench_", "max_workers": args.workers}
+    client = MongoClient(mongo_uri, tz_aware=True)
+    trace = client["bench_gateway"][recorder.TRACE]
+    sources = recorder.TRACED_SOURCES[:args.sources]
+    try:
+        runner = ServiceRunner(config)  # declares the queues; the backlog then waits in them
+        runner.add_service(Recorder)
+        runner.start()
+        runner.stop()
+        publisher = ConfirmedPublisher(config["AMQP_URI"])
+        started = time.perf_counter()
+        for start in range(0, args.events, 500):
+            publisher.publish_batch([(f"{sources[n % len(sources)]}.events", "bench_tick",
+                                      _event(sources[n % len(sources)], n), {})
+                                     for n in range(start, min(args.events, start + 500))])
+        publisher.close()
+        publish_s = time.perf_counter() - started
+        runner = ServiceRunner(config)
+        runner.add_service(Recorder)
+        started = time.perf_counter()
+        runner.start()
+        while trace.count_documents({}) < args.events:
+            eventlet.sleep(0.2)
+        drain_s = time.perf_counter() - started
+        runner.stop()
+    finally:
+        _api("DELETE", f"/vhosts/{vhost}")
+        client.close()
+        stop_server()
+    load = os.getloadavg()
+    print_table(f"bus recorder: a backlog of {args.events} events from {len(sources)} source(s), "
+                f"max_workers={args.workers}, private SecantusDB, load average {load[0]:.1f} {load[1]:.1f}",
+                [{"events": args.events, "publish_s": f"{publish_s:.1f}", "drain_s": f"{drain_s:.1f}",
+                  "events_per_s": f"{args.events / drain_s:.0f}"}],
+                ["events", "publish_s", "drain_s", "events_per_s"])
+
+
+if __name__ == "__main__":
+    main()
