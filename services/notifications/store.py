@@ -213,11 +213,16 @@ def open_work(tx, work_id, work):
 
 
 def open_works(tx, works):
-    """`open_work` for [(work_id, work)] of a batch, in one bulk write (in order: of two dispatches
-    of one incident, the later wins)."""
-    if works:
-        tx.work.bulk_write([UpdateOne({"_id": work_id}, {"$set": work}, upsert=True)
-                            for work_id, work in works])
+    """`open_work` for [(work_id, work)] of a batch: read in the transaction which are there
+    (a dispatch re-sent, an escalation seen first), insert the others in one go rather than
+    upsert each (a third of the server's cost). Of two dispatches of one incident the later wins."""
+    latest = dict(works)
+    there = {w["_id"] for w in find_in(tx.work, "_id", latest, {"_id": 1})}
+    new = [{"_id": work_id, **work} for work_id, work in latest.items() if work_id not in there]
+    if new:
+        tx.work.insert_many(new)
+    if there:
+        tx.work.bulk_write([UpdateOne({"_id": work_id}, {"$set": latest[work_id]}) for work_id in there])
 
 
 def close_work(tx, event):
