@@ -5,6 +5,7 @@ databases afterwards was seen to wedge SecantusDB (its dropDatabase can spin hol
 lock); a private server in a temporary folder is simply stopped and deleted.
 """
 
+import os
 import shutil
 import socket
 import subprocess
@@ -44,7 +45,20 @@ def private_server(tag, *options):
             server.wait()
         shutil.rmtree(storage, ignore_errors=True)
 
+    stop.pid = server.pid  # to read the server's CPU time (server_cpu_seconds)
     return uri, stop
+
+
+def server_cpu_seconds(pid):
+    """CPU seconds (user + system) process `pid` has used so far (Linux /proc); None elsewhere.
+    What a pipeline costs the database, much less blurred by other work on the machine than
+    its wall-clock rate."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- raw limits of the same server
