@@ -69,6 +69,7 @@ class Command:
         self.digest = digest(self.method, worker_ctx.args, worker_ctx.kwargs)
         self.claimed = False
         self.held = None  # (session, tx, after_commit) of the last transaction, still open
+        self._on_settled = []  # called once the held transaction is committed or given up
 
     # --- inside the unit of work -----------------------------------------------------------
 
@@ -91,8 +92,24 @@ class Command:
         if self.held is not None:
             session, tx, after_commit = self.held
             self.held = None
-            _commit(session)
-            after_commit(tx)
+            try:
+                _commit(session)
+                after_commit(tx)
+            finally:
+                self._settled()
+
+    def when_settled(self, callback):
+        """Call `callback()` once the held transaction is committed (or given up); False, and no
+        call, when no transaction is held. (Finance passes its ledger turn on this way.)"""
+        if self.held is None:
+            return False
+        self._on_settled.append(callback)
+        return True
+
+    def _settled(self):
+        callbacks, self._on_settled = self._on_settled, []
+        for callback in callbacks:
+            callback()
 
     def reads(self):
         """The session the method's reads go through while a transaction is held, else None."""
@@ -103,6 +120,12 @@ class Command:
     def finish(self, result, exc_info):
         """Commit the held transaction with the outcome, or replace the outcome of a repeat by
         the stored one. Returns `(result, exc_info)` for the reply."""
+        try:
+            return self._finish(result, exc_info)
+        finally:
+            self._settled()
+
+    def _finish(self, result, exc_info):
         try:
             if self.held is not None:
                 session, tx, after_commit = self.held

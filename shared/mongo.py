@@ -206,6 +206,17 @@ class Database:
             return _SessionBound(self.raw[collection_name], held)
         return self.raw[collection_name]
 
+    def commit_held(self):
+        """A command's last transaction, held open for its result (shared/idempotency.py),
+        commits now (as it would when the command opens another one)."""
+        if self._command is not None:
+            self._command.commit_held()
+
+    def when_settled(self, callback):
+        """Call `callback()` once a command's held transaction commits; False (no call) when
+        no transaction is held, as for every worker but an RPC command."""
+        return self._command is not None and self._command.when_settled(callback)
+
     def run_transaction(self, work, attempts=None):
         """Run `work(tx)` in one transaction and return its result; on a write conflict run it
         again from the start (it re-reads, so it decides again), then `Busy` past the budget.

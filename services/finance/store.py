@@ -16,7 +16,7 @@ import threading
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from services.finance import domain
-from shared.errors import Conflict, NotFound
+from shared.errors import Busy, Conflict, NotFound
 
 INDEXES = {
     "journal": [
@@ -66,12 +66,27 @@ INDEXES = {
 # Every posting updates the chain head, so two postings of one process would only collide and
 # rerun: they take turns here instead (postings of other instances still rerun on conflict).
 _POSTING = threading.Lock()  # green under eventlet's monkey patching
+TURN_WAIT_SECONDS = 30  # a turn never passed (a bug) refuses postings as Busy rather than hang
 
 
 def posting(db, work):
-    """Run `work(tx)` (which posts to the ledger) in a transaction, one posting at a time."""
-    with _POSTING:
-        return db.run_transaction(work)
+    """Run `work(tx)` (which posts to the ledger) in a transaction, one posting transaction
+    open at a time. The turn passes when that transaction commits: a command's last transaction
+    stays open until its result is recorded with it (shared/idempotency.py), and a posting that
+    began meanwhile would meet its uncommitted chain head and only lose write conflicts (seen:
+    fines from the market rerunning for their whole budget, turn in hand, while a bank statement
+    waited for the turn to commit its previous chunk: 26 s for one statement)."""
+    db.commit_held()  # this worker's own earlier posting passes the turn before asking for it
+    if not _POSTING.acquire(timeout=TURN_WAIT_SECONDS):
+        raise Busy("the ledger is busy: try again")
+    try:
+        result = db.run_transaction(work)
+    except BaseException:
+        _POSTING.release()
+        raise
+    if not db.when_settled(_POSTING.release):
+        _POSTING.release()
+    return result
 
 
 def post(tx, entries, posted_at):

@@ -110,3 +110,24 @@ def test_market_money_under_a_redelivery_storm(finance, officer, fdb, config, li
     facts = {d["_id"] for d in fdb.facts.find({"kind": {"$regex": "^market"}})}
     assert facts == {fee["event_id"], fine["event_id"], reversed_["event_id"]}  # keyed by the event id
     assert_books_sound(fdb, officer)
+
+
+def test_fines_arriving_during_a_long_bank_statement_wait_their_turn(finance, officer, fdb, config, caplog):
+    """A command's last posting stays uncommitted until its result is recorded with it. Fines
+    posted meanwhile wait for the ledger's turn; they used to take it, meet the statement's
+    uncommitted chain head and lose write conflicts for their whole budget (then Busy and a
+    backoff), while the statement waited for the turn to commit its chunk."""
+    publisher = RegistryEvents(config["AMQP_URI"])
+    publisher.publisher.declare(Exchange("market.events", type="topic", durable=True))
+    statement = [{"payment_id": f"PAY-B{n:04d}", "source": "rent", "payer": f"T-{n:04d}", "amount_fen": 1_000}
+                 for n in range(1_000)]  # five chunks; unknown payers, held unapplied
+    reply = officer.import_payments.call_async({"payments": statement})
+    wait_until(lambda: fdb.payments.count_documents({}) > 0, message="the statement's first chunk")
+    fines = [market_event("market.violation_recorded", {**FINE, "violation_id": f"VIO-B{n}"})
+             for n in range(5)]
+    publisher.publisher.publish_batch([("market.events", "violation_recorded", e, {}) for e in fines])
+    assert reply.result()["recorded"] == 1_000
+    wait_until(lambda: fdb.receivables.count_documents({}) == 5, message="the five fines")
+    refused = [r.getMessage() for r in caplog.records if "failed on attempt" in r.getMessage()]
+    assert refused == []
+    assert_books_sound(fdb, officer)
