@@ -7,6 +7,8 @@
 #   infra.sh users                  the services' broker accounts on the local broker (make run)
 #   infra.sh down [rabbitmq|mongo]  stop what `up` started (and nothing else)
 #   infra.sh status                 say what is reachable
+# MONGO_NAME names a local server's files in .run/ (pid, data, log; default "mongo"): make run
+# starts one server per service (deploy/local/run.sh), each with its name and MONGO_PORT.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +21,7 @@ host_port() {
 read -r AMQP_HOST AMQP_PORT <<<"$(host_port "${AMQP_URI:-amqp://127.0.0.1:5672/}" 5672)"
 read -r MONGO_HOST MONGO_PORT <<<"$(host_port "${MONGO_URI:-mongodb://127.0.0.1:${MONGO_PORT:-27017}/}" 27017)"
 MGMT_PORT=15672
+MONGO_NAME=${MONGO_NAME:-mongo}
 mkdir -p "$RUN"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -85,24 +88,24 @@ mongo_up() {
   if [ ! -x "$VENV/bin/secantusd-py" ]; then
     log "secantusdb is missing from $VENV: run 'make venv' first"; return 1
   fi
-  log "starting SecantusDB (MongoDB-compatible) on $MONGO_HOST:$MONGO_PORT"
-  mkdir -p "$RUN/mongo-data"
+  log "starting SecantusDB (MongoDB-compatible) on $MONGO_HOST:$MONGO_PORT ($MONGO_NAME)"
+  mkdir -p "$RUN/$MONGO_NAME-data"
   # --sync-on-commit: a commit is on disk before it is acknowledged, so a kill -9 of the server
   # loses no acknowledged write (without it, recent commits wait in WiredTiger's log buffer).
   nohup "$VENV/bin/secantusd-py" --host $MONGO_HOST --port "$MONGO_PORT" --sync-on-commit \
-    --storage-path "$RUN/mongo-data" --log-level WARNING >"$RUN/mongo.log" 2>&1 &
-  echo $! >"$RUN/mongo.pid"
+    --storage-path "$RUN/$MONGO_NAME-data" --log-level WARNING >"$RUN/$MONGO_NAME.log" 2>&1 &
+  echo $! >"$RUN/$MONGO_NAME.pid"
   wait_port $MONGO_HOST "$MONGO_PORT" 60 SecantusDB
 }
 
 mongo_down() {
-  if [ -f "$RUN/mongo.pid" ]; then
-    local pid; pid=$(cat "$RUN/mongo.pid")
+  if [ -f "$RUN/$MONGO_NAME.pid" ]; then
+    local pid; pid=$(cat "$RUN/$MONGO_NAME.pid")
     log "stopping SecantusDB (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$RUN/mongo.pid"
+    rm -f "$RUN/$MONGO_NAME.pid"
   fi
 }
 

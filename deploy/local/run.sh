@@ -32,6 +32,32 @@ gateway_address() {  # instance n of the gateway listens n-1 ports above the fir
 
 BROKER_URI=${AMQP_URI:-pyamqp://guest:guest@127.0.0.1:5672/}
 
+# Locally each service's database has a server of its own (.run/mongo-<service>*, ports from
+# 27017 in the order of `services`): SecantusDB runs in one Python process, one core at most, and
+# each service owns its database anyway. With MONGO_URI set, every service uses that server.
+database_port() {
+  local n=0 s
+  for s in $(services); do
+    [ "$s" = "$1" ] && { echo $((${MONGO_BASE_PORT:-27017} + n)); return; }
+    n=$((n + 1))
+  done
+}
+
+database_uri() {
+  if [ -n "${MONGO_URI:-}" ]; then echo "$MONGO_URI"; return; fi
+  echo "mongodb://127.0.0.1:$(database_port "$1")/?directConnection=true&retryWrites=false"
+}
+
+databases() {  # up | down
+  if [ -n "${MONGO_URI:-}" ]; then deploy/local/infra.sh "$1" mongo; return; fi
+  local pids=() service
+  for service in $(services); do
+    MONGO_NAME="mongo-$service" MONGO_PORT=$(database_port "$service") deploy/local/infra.sh "$1" mongo &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done  # each fails the whole if it failed
+}
+
 account_uri() {  # service scheme: its own account (infra.sh users) on the broker of BROKER_URI;
   # BROKER_URI itself when the broker is not local (its accounts are its operator's)
   $PY - "$BROKER_URI" "${RABBIT_API_URI:-http://127.0.0.1:15672}" "$1" "$2" "$RUN/broker" <<'PY'
@@ -48,7 +74,8 @@ PY
 
 start() {
   started=$(date +%s)
-  deploy/local/infra.sh up
+  deploy/local/infra.sh up rabbitmq
+  databases up
   deploy/local/infra.sh users
   # the operator's URI (make queues, health checks, demo loads: guest, the local administrator)
   echo "$BROKER_URI" >"$RUN/amqp_uri"
@@ -61,7 +88,8 @@ start() {
       n=${instance#"$service"}; n=${n#.}
       api=()  # the console reads queues through the management API on the gateway's account
       [ "$service" = gateway ] && [ -n "$(account_uri gateway http)" ] && api=(RABBIT_API_URI="$(account_uri gateway http)")
-      env "${api[@]}" AMQP_URI="$(account_uri "$service" amqp)" GATEWAY_ADDRESS="$(gateway_address "${n:-1}")" \
+      env "${api[@]}" AMQP_URI="$(account_uri "$service" amqp)" MONGO_URI="$(database_uri "$service")" \
+        GATEWAY_ADDRESS="$(gateway_address "${n:-1}")" \
         nohup .venv/bin/nameko run \
         --config deploy/nameko.yaml "services.$service.service" >>"$RUN/logs/$instance.log" 2>&1 &
       echo $! >"$pidfile"
@@ -79,7 +107,8 @@ start() {
   done
   echo "[run] healthy (broker, database, outbox relay): $(services | tr '\n' ' ')"
   # the community, then the night market and the economy side by side, then the console's accounts
-  $PY -m deploy.demo
+  # (the console's demo accounts are written into the gateway's own database)
+  MONGO_URI="$(database_uri gateway)" $PY -m deploy.demo
   # ready means: every service healthy, the demo loaded, and what it caused handled
   # shellcheck disable=SC2046
   $PY -m deploy.queues wait $(services)
@@ -88,6 +117,7 @@ start() {
 Sunshine Cloud is ready, in $(( $(date +%s) - started )) s.
   services       $(services | tr '\n' ' ') (${SCALE} instance(s) each)
   logs (JSON)    make logs            (.run/logs/<service>.log)
+  databases      $(for s in $(services); do printf '%s %s  ' "$s" "$(database_uri "$s" | sed 's|mongodb://||; s|/?.*||')"; done)
   queues         make queues          dead letters: make dlq   replay: SERVICE=<name> make replay
   HTTP API       http://${GATEWAY_ADDRESS:-127.0.0.1:8000}   (docs: /docs, OpenAPI: /openapi.json, metrics: /metrics)
   RabbitMQ UI    http://127.0.0.1:15672  (guest/guest)
@@ -107,7 +137,8 @@ stop() {
     fi
     rm -f "$pidfile"
   done
-  deploy/local/infra.sh down
+  databases down
+  deploy/local/infra.sh down  # RabbitMQ, and a single server an earlier version started
 }
 
 case "${1:-}" in
