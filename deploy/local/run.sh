@@ -76,6 +76,7 @@ start() {
   started=$(date +%s)
   deploy/local/infra.sh up rabbitmq
   databases up
+  for service in $(services); do database_uri "$service" >"$RUN/mongo_uri.$service"; done  # for tools
   deploy/local/infra.sh users
   # the operator's URI (make queues, health checks, demo loads: guest, the local administrator)
   echo "$BROKER_URI" >"$RUN/amqp_uri"
@@ -107,8 +108,8 @@ start() {
   done
   echo "[run] healthy (broker, database, outbox relay): $(services | tr '\n' ' ')"
   # the community, then the night market and the economy side by side, then the console's accounts
-  # (the console's demo accounts are written into the gateway's own database)
-  MONGO_URI="$(database_uri gateway)" $PY -m deploy.demo
+  # (the console's demo accounts go into the gateway's database: .run/mongo_uri.gateway)
+  $PY -m deploy.demo
   # ready means: every service healthy, the demo loaded, and what it caused handled
   # shellcheck disable=SC2046
   $PY -m deploy.queues wait $(services)

@@ -15,6 +15,7 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from pymongo import MongoClient  # noqa: E402
 
@@ -27,8 +28,14 @@ LINKED_POSTS = {domain.GRID_WORKER: "grid_worker", domain.GRID_LIAISON: "liaison
                 domain.POLICE_DESK: "police_desk", domain.STREET_OFFICE: "street_office"}
 
 
+# the gateway's database server in the last `make run` (each service has its own there)
+RECORDED_MONGO_URI = Path(__file__).resolve().parents[2] / ".run" / "mongo_uri.gateway"
+
+
 def database():
-    uri = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
+    uri = os.environ.get("MONGO_URI") or (
+        RECORDED_MONGO_URI.read_text().strip() if RECORDED_MONGO_URI.exists()
+        else "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
     return MongoClient(uri, tz_aware=True)[f"{os.environ.get('MONGO_DB_PREFIX', '')}gateway"]
 
 
