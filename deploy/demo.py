@@ -1,7 +1,8 @@
 """`make run`'s demo data, each part through its own service's RPCs, with a progress bar each:
-the community first (registry), then the night market (market) and the collective economy
-(finance) side by side, since both build on the community and neither on the other; then the
-console's demo accounts (gateway), whose passwords are printed once.
+the collective economy (finance) from the start, beside the community (registry), since only its
+dividend run needs the community's shareholders (it waits for them); the night market (market)
+once the community is in, since its vendors are residents; then the console's demo accounts
+(gateway), whose passwords are printed once.
 
     python -m deploy.demo          # into the running platform; a part already loaded is left alone
 
@@ -68,9 +69,10 @@ def main():
     logging.getLogger("amqp").setLevel(logging.ERROR)
     started = time.monotonic()
     with registry_demo.progress_bar() as bar:
+        economy = eventlet.spawn(load_economy, bar)  # its property and income need no community
         load_community(bar)
-        parts = [eventlet.spawn(load, bar) for load in (load_market, load_economy)]
-        for part in parts:
+        market = eventlet.spawn(load_market, bar)  # its resident vendors do
+        for part in (economy, market):
             part.wait()  # raises what the part raised
     gateway_demo.main(["--load"])
     print(f"[run] demo data loaded in {time.monotonic() - started:.0f} s")

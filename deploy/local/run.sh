@@ -107,7 +107,7 @@ start() {
     [ -n "$healthy" ] || { $PY -m deploy.healthcheck "$service"; exit 1; }  # its report says why
   done
   echo "[run] healthy (broker, database, outbox relay): $(services | tr '\n' ' ')"
-  # the community, then the night market and the economy side by side, then the console's accounts
+  # the economy beside the community, then the night market, then the console's accounts
   # (the console's demo accounts go into the gateway's database: .run/mongo_uri.gateway)
   $PY -m deploy.demo
   # ready means: every service healthy, the demo loaded, and what it caused handled

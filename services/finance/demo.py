@@ -153,7 +153,6 @@ def load(finance, today, log=print, wait_seconds=600, progress=None):
     if finance.stats()["units"]:
         log("already loaded")
         return None
-    shareholders = _wait_for_shareholders(finance, log, wait_seconds)
     plan = build()
     each(finance.register_unit, plan["units"], progress=lambda _result: advance(1))
     each(finance.sign_lease, plan["leases"], progress=lambda _result: advance(1))
@@ -187,6 +186,8 @@ def load(finance, today, log=print, wait_seconds=600, progress=None):
             "booked_on": f"{YEAR}-12-31",
         },
     )
+    # the dividend run is the one part built on the community: its shareholders, from the registry
+    shareholders = _wait_for_shareholders(finance, log, wait_seconds)
     run = call(
         finance.preview_dividends,
         {
