@@ -26,12 +26,10 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import base64  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,7 +38,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
-from bench.support import private_server  # noqa: E402
+from bench.support import management_api, private_server  # noqa: E402
 from services.grid_events.service import GridEventsService  # noqa: E402
 from services.registry.service import RegistryService  # noqa: E402
 
@@ -48,13 +46,6 @@ HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
 MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
 ADMIN = {"actor": {"id": "bench", "role": "community_admin"}}
 GRIDS = [(f"G{i}", [f"B{i}{j}" for j in range(1, 6)]) for i in range(1, 8)]  # 7 grids, 5 buildings each
-
-
-def _api(method, path, body=None):
-    request = urllib.request.Request(f"http://{HOST}:15672/api{path}", data=body, method=method)
-    request.add_header("Authorization", "Basic " + base64.b64encode(b"guest:guest").decode())
-    request.add_header("content-type", "application/json")
-    urllib.request.urlopen(request, timeout=10).read()
 
 
 def _report(n, kind):
@@ -138,8 +129,8 @@ def main():
     mongo_uri, stop_server = (MONGO_URI, None) if args.shared else private_server("grid-events")
     vhost = f"bench-grid-events-{uuid.uuid4().hex[:6]}"
     prefix = f"bench_grid_{uuid.uuid4().hex[:6]}_"
-    _api("PUT", f"/vhosts/{vhost}")
-    _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
+    management_api("PUT", f"/vhosts/{vhost}")
+    management_api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
     config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
               "MONGO_DB_PREFIX": prefix, "max_workers": 10, "OUTBOX_POLL_SECONDS": 1.0,
               "serializer": "json"}
@@ -179,7 +170,7 @@ def main():
         client.close()
         if stop_server:
             stop_server()
-        _api("DELETE", f"/vhosts/{vhost}")
+        management_api("DELETE", f"/vhosts/{vhost}")
     columns = ["scenario", "calls", "concurrency", "median_ms", "p95_ms", "p99_ms", "per_s", "errors"]
     widths = {c: max(len(c), *(len(str(r.get(c, "-"))) for r in rows)) for c in columns}
     print(f"grid_events bench: report_incident, 1 process each (grid_events, registry) in one runner, "

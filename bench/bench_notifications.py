@@ -35,11 +35,9 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import base64  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
 from datetime import UTC, date, datetime  # noqa: E402
@@ -51,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nameko.containers import ServiceContainer  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
-from bench.support import print_table, private_server, ratio, raw_limits, server_cpu_seconds  # noqa: E402
+from bench.support import management_api, print_table, private_server, ratio, raw_limits, server_cpu_seconds  # noqa: E402
 from services.notifications import domain, store  # noqa: E402
 from services.notifications.service import NotificationsService  # noqa: E402
 from shared import clock  # noqa: E402
@@ -61,16 +59,7 @@ from shared.mongo import KIT_INDEXES  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
 SHARED_MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false")
-API = f"http://{HOST}:15672/api"
-AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 DAYTIME = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in the community: no quiet hours
-
-
-def _api(method, path, body=b""):
-    request = urllib.request.Request(API + path, method=method, data=body or None)
-    request.add_header("Authorization", AUTH)
-    request.add_header("Content-Type", "application/json")
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 def _event(type, payload):
@@ -218,8 +207,8 @@ def main():
     prefix = f"bench{uuid.uuid4().hex[:6]}_"
     mongo_uri, stop_server = (SHARED_MONGO_URI, None) if args.shared else private_server("notifications")
     server_cpu = partial(server_cpu_seconds, stop_server.pid) if stop_server else None
-    _api("PUT", f"/vhosts/{vhost}")
-    _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
+    management_api("PUT", f"/vhosts/{vhost}")
+    management_api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
     client = MongoClient(mongo_uri, tz_aware=True)
     limits = raw_limits(mongo_uri)
     clock.set_clock(lambda: DAYTIME)
@@ -247,7 +236,7 @@ def main():
             print(f"  done: {rows[-1]}", file=sys.stderr)
     finally:
         clock.set_clock(None)
-        _api("DELETE", f"/vhosts/{vhost}")
+        management_api("DELETE", f"/vhosts/{vhost}")
         if stop_server is not None:
             client.close()
             stop_server()

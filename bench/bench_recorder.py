@@ -15,11 +15,9 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import base64  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -30,28 +28,19 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nameko.runners import ServiceRunner  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
-from bench.support import print_table, private_server  # noqa: E402
+from bench.support import management_api, print_table, private_server  # noqa: E402
 from services.gateway.console import recorder  # noqa: E402
 from services.gateway.console.pages import ConsolePages  # noqa: E402
 from shared.amqp import ConfirmedPublisher  # noqa: E402
 from shared.mongo import Mongo  # noqa: E402
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
-API = f"http://{HOST}:15672/api"
-AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 
 
 class Recorder:
     name = "gateway"
     db = Mongo(recorder.INDEXES, relay=False, expiry=recorder.EXPIRY)
     record_trace = ConsolePages.record_trace  # the entrypoints travel with the function
-
-
-def _api(method, path, body=b""):
-    request = urllib.request.Request(API + path, method=method, data=body or None)
-    request.add_header("Authorization", AUTH)
-    request.add_header("Content-Type", "application/json")
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 def _event(source, n):
@@ -69,8 +58,8 @@ def main():
     args = parser.parse_args()
     vhost = f"bench-recorder-{uuid.uuid4().hex[:6]}"
     mongo_uri, stop_server = private_server("recorder")
-    _api("PUT", f"/vhosts/{vhost}")
-    _api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
+    management_api("PUT", f"/vhosts/{vhost}")
+    management_api("PUT", f"/permissions/{vhost}/guest", b'{"configure":".*","write":".*","read":".*"}')
     config = {"AMQP_URI": f"pyamqp://guest:guest@{HOST}:5672/{vhost}", "MONGO_URI": mongo_uri,
               "MONGO_DB_PREFIX": "bench_", "max_workers": args.workers}
     client = MongoClient(mongo_uri, tz_aware=True)
@@ -101,7 +90,7 @@ def main():
         runner.stop()
         raw_per_s = _raw_insert_many(client["bench_raw"], args.events, sources)
     finally:
-        _api("DELETE", f"/vhosts/{vhost}")
+        management_api("DELETE", f"/vhosts/{vhost}")
         client.close()
         stop_server()
     load = os.getloadavg()

@@ -5,6 +5,7 @@ databases afterwards was seen to wedge SecantusDB (its dropDatabase can spin hol
 lock); a private server in a temporary folder is simply stopped and deleted.
 """
 
+import base64
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -71,6 +73,15 @@ def resident_like(n):
             "head_of_household": n % 3 == 0, "tags": ["volunteer"] if n % 7 == 0 else [],
             "registered_on": "2020-01-01", "building": "B101", "unit": "1", "room": "101",
             "search": {"name_prefixes": ["陈", "陈志", "陈志强"]}}
+
+
+def management_api(method, path, body=None):
+    """A call to RabbitMQ's management API as guest (the benches make and drop vhosts of their own)."""
+    host = os.environ.get("AMQP_HOST", "127.0.0.1")
+    request = urllib.request.Request(f"http://{host}:15672/api{path}", data=body or None, method=method)
+    request.add_header("Authorization", "Basic " + base64.b64encode(b"guest:guest").decode())
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 def raw_insert_many(db, docs, batch=500):
