@@ -8,10 +8,12 @@ import glob
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
+from werkzeug.datastructures import MultiDict
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
@@ -46,13 +48,21 @@ def _broker(config):
             _vhost(config["AMQP_URI"]))
 
 
+def language_switch(args, lang):
+    """The same page in the other language: its query (a filter, a year, a page) kept."""
+    other = "en" if lang == "zh" else "zh"
+    return "?" + urlencode([(k, v) for k, v in args.items(multi=True) if k != "lang"] + [("lang", other)])
+
+
 class ConsolePages:
     queue_history = History()
+    _query = MultiDict()  # the request's query, for the language switch (a worker serves one request)
 
     # ------------------------------------------------------------ plumbing
 
     def _page(self, request, page):
         """(claims, translate, lang) for a logged-in user who may open `page`; else a refusal."""
+        self._query = request.args
         token = request.cookies.get(COOKIE)
         claims = use_cases.authenticate(self.db, self.accounts.tokens, f"Bearer {token}" if token else None,
                                         clock.now())
@@ -66,6 +76,7 @@ class ConsolePages:
         t = views.translator(lang)
         body = TEMPLATES.get_template(template).render(
             t=t, label=views.labeller(lang), lang=lang, claims=claims,
+            lang_switch=language_switch(self._query, lang),
             pages=views.pages_for(claims["role"]) if claims else [], **values)
         response = Response(body, status=status, content_type="text/html; charset=utf-8")
         response.set_cookie(LANG_COOKIE, lang, samesite="Strict", max_age=365 * 86400)

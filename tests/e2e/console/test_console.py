@@ -136,3 +136,7 @@ def test_the_language_switches_between_chinese_and_english(login):
     page.goto("/console/health")  # the choice is remembered
     assert page.text("header a[data-page=queues]") == "Queues"
     assert page.text("h1") == "Service health"
+    page.goto("/console/trace?cid=c-42")  # switching keeps what the page was asked for
+    page.click("#lang-switch")
+    assert page.url.endswith("/console/trace?cid=c-42&lang=zh")
+    assert page.text("header a[data-page=queues]") == "队列"
