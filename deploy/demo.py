@@ -32,9 +32,12 @@ def config():
             "serializer": "json"}
 
 
-def bar_for(bar, description, total):
+def with_bar(bar, description, total, load):
+    """`load(progress)` with a bar of its own; a part loaded before (`load` returns None) fills
+    its bar at once."""
     task = bar.add_task(description, total=total)
-    return lambda n: bar.advance(task, n)
+    if load(lambda n: bar.advance(task, n)) is None:
+        bar.update(task, completed=total, description=f"{description}: loaded before")
 
 
 def say(bar, part):
@@ -45,22 +48,23 @@ def say(bar, part):
 def load_community(bar):
     community = registry_demo.build()
     with ClusterRpcProxy(config(), timeout=300, context_data={"actor": registry_demo.LOADER}) as cluster:
-        registry_demo.load(cluster.registry, community, log=say(bar, "community"),
-                           progress=bar_for(bar, "the community (registry)", registry_demo.size(community)))
+        with_bar(bar, "the community (registry)", registry_demo.size(community), lambda progress:
+                 registry_demo.load(cluster.registry, community, log=say(bar, "community"),
+                                    progress=progress))
 
 
 def load_market(bar):
     market = market_demo.build()
     with market_demo.Clients(config()) as cluster_for:
-        market_demo.load(cluster_for, market, log=say(bar, "night market"),
-                         progress=bar_for(bar, "the night market (market)", market_demo.size(market)))
+        with_bar(bar, "the night market (market)", market_demo.size(market), lambda progress:
+                 market_demo.load(cluster_for, market, log=say(bar, "night market"), progress=progress))
 
 
 def load_economy(bar):
     today = clock.today()
     with ClusterRpcProxy(config(), timeout=600, context_data={"actor": finance_demo.OFFICER}) as cluster:
-        finance_demo.load(cluster.finance, today, log=say(bar, "economy"),
-                          progress=bar_for(bar, "the economy (finance)", finance_demo.size(today)))
+        with_bar(bar, "the economy (finance)", finance_demo.size(today), lambda progress:
+                 finance_demo.load(cluster.finance, today, log=say(bar, "economy"), progress=progress))
 
 
 def main():
