@@ -139,9 +139,11 @@ def audience(event_type, payload):
     if event_type in ("finance.dividend_paid", "finance.allowance_paid"):
         return Audience((Person(payload["resident_id"]),), "finance")  # the shareholder, the pensioner
     if event_type == "finance.rent_overdue":
-        # the tenant, when a person we know (a resident renting a shop); a company tenant has no
-        # contact here and never will: nothing to wait for
-        return Audience((Person(payload["tenant_id"]),), "finance", may_become_known=False)
+        # the tenant, when a person we know (a resident renting a shop), and the community office,
+        # which lets the collective's property and chases its arrears: a company tenant has no
+        # contact here and never will (nothing to wait for), so without the office no one heard
+        return Audience((Person(payload["tenant_id"]), Post("community_office", None)), "finance",
+                        may_become_known=False)
     return None
 
 

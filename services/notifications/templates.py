@@ -100,11 +100,11 @@ TEMPLATES = {
         "en": ("Your allowance for {month} is paid", "Your elderly allowance of {amount_fen} yuan for "
                "{month} has been paid."),
     },
-    "finance.rent_overdue": {
-        "zh-CN": ("租金逾期提醒：{invoice_id}", "您承租的{unit_id}租金{open_fen}元已于{due_on}到期，"
-                  "已逾期{days_overdue}天，请尽快缴纳。"),
-        "en": ("Rent overdue: {invoice_id}", "The rent for {unit_id}, {open_fen} yuan, was due on {due_on} "
-               "and is {days_overdue} days overdue. Please pay it soon."),
+    "finance.rent_overdue": {  # to the tenant and to the community office: worded for both
+        "zh-CN": ("租金逾期提醒：{invoice_id}", "{unit_id}（租户{tenant_id}）的租金{open_fen}元"
+                  "已于{due_on}到期，已逾期{days_overdue}天，请租户尽快缴纳。"),
+        "en": ("Rent overdue: {invoice_id}", "The rent for {unit_id} (tenant {tenant_id}), {open_fen} yuan, "
+               "was due on {due_on} and is {days_overdue} days overdue. The tenant is asked to pay it soon."),
     },
 }
 

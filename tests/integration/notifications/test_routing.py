@@ -59,6 +59,24 @@ def test_an_incident_no_one_in_its_grid_can_handle_reaches_the_community_office(
     assert ndb.notifications.count_documents({"event_id": routed["event_id"]}) == 0
 
 
+def test_overdue_rent_reaches_a_resident_tenant_and_the_community_office_and_a_company_tenants_too(
+        service, events, ndb):
+    _staff_of_three_grids(events, ndb)
+    events.resident("R-7", phone="13800000077")
+    _known(ndb, "R-7")
+    overdue = {"lease_id": "L-S01", "unit_id": "U-S01", "open_fen": 400_000, "due_on": date(2026, 10, 1),
+               "days_overdue": 35, "bucket": "31-60"}
+    resident = events.emit("finance.rent_overdue", {**overdue, "invoice_id": "INV-1", "tenant_id": "R-7"})
+    company = events.emit("finance.rent_overdue", {**overdue, "invoice_id": "INV-2", "tenant_id": "T-0007"})
+
+    assert sorted(n["recipient"] for n in _notes(ndb, resident["event_id"], 2)) == ["CO1", "R-7"]
+    # a company tenant has no contact here: the office that chases arrears still hears of it
+    notes = {n["recipient"]: n for n in _notes(ndb, company["event_id"], 2)}
+    assert sorted(notes) == ["CO1", "T-0007"] and notes["T-0007"]["status"] == "suppressed"
+    [message] = wait_until(lambda: list(ndb.inbox.find({"event_id": company["event_id"]})))
+    assert "T-0007" in message["body"] and "U-S01" in message["body"]
+
+
 def test_also_police_adds_the_police_desk_and_escalation_reaches_the_next_rung_of_that_grid(
         service, events, ndb):
     _staff_of_three_grids(events, ndb)

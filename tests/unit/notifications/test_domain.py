@@ -312,6 +312,8 @@ def test_addresses_in_the_log_are_masked_for_everyone_but_the_services():
 
 def test_a_company_tenant_is_not_waited_for_but_a_new_resident_is():
     overdue = domain.audience("finance.rent_overdue", {"tenant_id": "T-0007"})
-    assert overdue.selectors == (Person("T-0007"),) and not overdue.may_become_known
+    assert not overdue.may_become_known
+    # a company tenant has no contact here: the community office, which chases arrears, hears too
+    assert overdue.selectors == (Person("T-0007"), Post("community_office", None))
     welcome = domain.audience("registry.resident_registered", {"resident_id": "R-000001"})
     assert welcome.may_become_known
