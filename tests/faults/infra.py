@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
 
 NODE = "faults@localhost"
 AMQP_PORT, MGMT_PORT, DIST_PORT = 5673, 15673, 25673
@@ -115,10 +114,12 @@ class PrivateBroker:
 
 
 class PrivateDatabase:
-    """A SecantusDB server of its own (with sync on commit, as `make run` starts it)."""
+    """A SecantusDB server of its own (with sync on commit, as `make run` starts it).
+    `transaction_lifetime`: seconds a killed client's open transaction lives on (tests/dbserver.py)."""
 
-    def __init__(self, base):
+    def __init__(self, base, transaction_lifetime=60.0):
         self.dir = Path(base)
+        self.transaction_lifetime = transaction_lifetime
         self.port = free_port()
         self.uri = f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
         self.process = None
@@ -127,9 +128,10 @@ class PrivateDatabase:
         self.dir.mkdir(parents=True, exist_ok=True)
         log = open(self.dir.parent / "database.log", "ab")
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "tests.dbserver", "--host", "127.0.0.1", "--port", str(self.port),
+             "--transaction-lifetime-seconds", str(self.transaction_lifetime),
              "--storage-path", str(self.dir), "--sync-on-commit", "--log-level", "WARNING"],
-            stdout=log, stderr=log)
+            cwd=ROOT, stdout=log, stderr=log)
         wait_for(lambda: port_open(self.port), 60, "the database server")
 
     def kill(self):
