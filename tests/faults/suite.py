@@ -59,12 +59,12 @@ RETRYABLE_CODES = {"unavailable", "in_progress", "busy"}
 # --- the platform under test ---------------------------------------------------------------
 
 class Platform:
-    def __init__(self, base, outage, fixed_ports=True, event_retry_ms=None):
+    def __init__(self, base, outage, fixed_ports=True, event_retry_ms=None, transaction_lifetime=60.0):
         self.base = base
         self.outage = outage
         self.event_retry_ms = event_retry_ms
         self.broker = PrivateBroker(os.path.join(base, "rabbit"), fixed_ports)
-        self.database = PrivateDatabase(os.path.join(base, "db"))
+        self.database = PrivateDatabase(os.path.join(base, "db"), transaction_lifetime)
         self.processes = []
         self.manual_restarts = 0
         self.dead_lettered = 0  # the DLQ depth after the previous fault
@@ -444,10 +444,10 @@ def print_table(results):
 
 
 def run(commands=1000, outage=10.0, settle=90.0, faults=None, keep=False, fixed_ports=True,
-        takeover=True, event_retry_ms=None):
+        takeover=True, event_retry_ms=None, transaction_lifetime=60.0):
     base = tempfile.mkdtemp(prefix="sunshine-faults-")
     os.chmod(base, 0o755)  # the broker runs as its own user
-    platform = Platform(base, outage, fixed_ports, event_retry_ms)
+    platform = Platform(base, outage, fixed_ports, event_retry_ms, transaction_lifetime)
     results = []
     started = time.monotonic()
     try:
