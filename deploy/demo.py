@@ -14,7 +14,6 @@ import eventlet
 eventlet.monkey_patch()  # before nameko's clients make their sockets
 
 import logging  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -25,11 +24,7 @@ from services.gateway import demo as gateway_demo  # noqa: E402
 from services.market import demo as market_demo  # noqa: E402
 from services.registry import demo as registry_demo  # noqa: E402
 from shared import clock  # noqa: E402
-
-
-def config():
-    return {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
-            "serializer": "json"}
+from shared.loading import client_config  # noqa: E402
 
 
 def with_bar(bar, description, total, load):
@@ -47,7 +42,8 @@ def say(bar, part):
 
 def load_community(bar):
     community = registry_demo.build()
-    with ClusterRpcProxy(config(), timeout=300, context_data={"actor": registry_demo.LOADER}) as cluster:
+    with ClusterRpcProxy(client_config(), timeout=300,
+                         context_data={"actor": registry_demo.LOADER}) as cluster:
         with_bar(bar, "the community (registry)", registry_demo.size(community), lambda progress:
                  registry_demo.load(cluster.registry, community, log=say(bar, "community"),
                                     progress=progress))
@@ -55,14 +51,15 @@ def load_community(bar):
 
 def load_market(bar):
     market = market_demo.build()
-    with market_demo.Clients(config()) as cluster_for:
+    with market_demo.Clients(client_config()) as cluster_for:
         with_bar(bar, "the night market (market)", market_demo.size(market), lambda progress:
                  market_demo.load(cluster_for, market, log=say(bar, "night market"), progress=progress))
 
 
 def load_economy(bar):
     today = clock.today()
-    with ClusterRpcProxy(config(), timeout=600, context_data={"actor": finance_demo.OFFICER}) as cluster:
+    with ClusterRpcProxy(client_config(), timeout=600,
+                         context_data={"actor": finance_demo.OFFICER}) as cluster:
         with_bar(bar, "the economy (finance)", finance_demo.size(today), lambda progress:
                  finance_demo.load(cluster.finance, today, log=say(bar, "economy"), progress=progress))
 

@@ -3,10 +3,17 @@ overlap instead of queueing one round trip after another, and a call refused as 
 conflicts that outlasted the service's reruns: nothing was written) is made again after a pause,
 so a loaded machine slows a load down rather than aborting it."""
 
+import os
 import time
 from collections import deque
 
 from shared.errors import Busy
+
+
+def client_config():
+    """A standalone RPC client's nameko config: the broker of `AMQP_URI` (local guest by default)."""
+    return {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
+            "serializer": "json"}
 
 
 def again_if_busy(call, attempts=10):

@@ -10,11 +10,10 @@ invested enterprises and the bank shares, about 25.2 M yuan of income in the dem
 """
 
 import argparse
-import os
 import sys
 import time
 
-from shared.loading import again_if_busy, each
+from shared.loading import again_if_busy, client_config, each
 
 YEAR = 2025  # the full demo year; leases run on into the current one
 OFFICER = {"id": "ST-DEMO-FIN1", "role": "finance_officer"}
@@ -240,10 +239,7 @@ def main(argv=None):
 
         from shared import clock
 
-        config = {
-            "AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
-            "serializer": "json",
-        }
+        config = client_config()
         with ClusterRpcProxy(config, timeout=600, context_data={"actor": OFFICER}) as cluster:
             load(cluster.finance, clock.today(), log=lambda line: print(f"[finance demo] {line}"))
     return 0

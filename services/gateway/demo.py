@@ -21,6 +21,7 @@ from pymongo import MongoClient  # noqa: E402
 
 from services.gateway import domain, store, use_cases  # noqa: E402
 from shared import clock  # noqa: E402
+from shared.loading import client_config  # noqa: E402
 
 GRID = "G3"
 LINKED_POSTS = {domain.GRID_WORKER: "grid_worker", domain.GRID_LIAISON: "liaison",
@@ -90,8 +91,7 @@ def main(argv=None):
     if args.load:
         from nameko.standalone.rpc import ClusterRpcProxy
 
-        config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
-                  "serializer": "json"}
+        config = client_config()
         actor = {"id": "gateway-demo", "role": "community_admin"}
         with ClusterRpcProxy(config, timeout=60, context_data={"actor": actor}) as cluster:
             made = load(db, cluster.registry, passwords)

@@ -11,7 +11,6 @@ few violations including one public-order case (a fight), close. A no-op when ve
 """
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -21,7 +20,7 @@ from stdnum.cn import ric
 
 from services.market import domain
 from shared import clock
-from shared.loading import overlapped
+from shared.loading import client_config, overlapped
 
 DEFAULT_SEED = 2026
 ZONES = {
@@ -382,10 +381,7 @@ def main(argv=None):
         import eventlet
 
         eventlet.monkey_patch()
-        config = {
-            "AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
-            "serializer": "json",
-        }
+        config = client_config()
         with Clients(config) as cluster_for:
             load(cluster_for, market)
     return 0

@@ -17,7 +17,6 @@ validation as single registrations, and is a no-op when the register already hol
 
 import argparse
 import logging
-import os
 import random
 import sys
 import time
@@ -31,7 +30,7 @@ from stdnum.cn import ric
 
 from services.registry import domain
 from shared import clock
-from shared.loading import each
+from shared.loading import client_config, each
 
 LOADER = {"id": "demo-loader", "role": "community_admin"}  # the office loading the register
 DEFAULT_SEED = 2026
@@ -415,8 +414,7 @@ def main(argv=None):
         logging.getLogger("amqp").setLevel(logging.ERROR)
         from nameko.standalone.rpc import ClusterRpcProxy
 
-        config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
-                  "serializer": "json"}
+        config = client_config()
         with ClusterRpcProxy(config, timeout=300, context_data={"actor": LOADER}) as cluster, \
                 progress_bar() as bar:
             task = bar.add_task("loading the demo community", total=size(community))
